@@ -1,0 +1,57 @@
+import { advertisementInterval256, masterDownInterval256, type AdvertTiming } from './timing.js';
+
+/** What a MASTER does when it hears another master (ucarp's carp input, MASTER branch). */
+export enum MasterVerdict {
+  /** The other master is preferred: send one last advert and become BACKUP. */
+  Yield = 'yield',
+  /** We are preferred: stay MASTER and re-announce the VIP with gratuitous ARP. */
+  Reassert = 'reassert',
+}
+
+/**
+ * A MASTER hearing an advert from another master. The shorter interval wins; on a tie the
+ * lower source address wins (addresses as unsigned 32-bit numbers, i.e. network order).
+ * Equal interval and equal address can only be our own packet, which input checks drop.
+ */
+export function judgeRivalMaster(
+  own: AdvertTiming,
+  ownAddress: number,
+  rival: AdvertTiming,
+  rivalAddress: number,
+): MasterVerdict {
+  const ours = advertisementInterval256(own);
+  const theirs = advertisementInterval256(rival);
+  if (theirs < ours) return MasterVerdict.Yield;
+  if (theirs === ours && rivalAddress < ownAddress) return MasterVerdict.Yield;
+  return MasterVerdict.Reassert;
+}
+
+/** What a BACKUP does with a valid advert from the master (ucarp's carp input, BACKUP branch). */
+export enum BackupVerdict {
+  /** Preempt: the master is slower and we were told to take over from slower masters. */
+  Preempt = 'preempt',
+  /** The master advertises so rarely it is bound to time out: treat it as down now. */
+  MasterTimingOut = 'master-timing-out',
+  /** The master bowed out (advbase 255, advskew 255): take over at once. */
+  BowOut = 'bow-out',
+  /** A healthy master: restart the master-down timer. */
+  Follow = 'follow',
+}
+
+export function judgeMaster(
+  own: AdvertTiming,
+  deadratio: number,
+  preempt: boolean,
+  master: AdvertTiming,
+  masterIsBowingOut: boolean,
+): BackupVerdict {
+  const theirs = advertisementInterval256(master);
+  if (preempt && theirs > advertisementInterval256(own)) return BackupVerdict.Preempt;
+  // ucarp compares the master's interval with its own advbase × deadratio (+ own skew): a
+  // master that slow would time out anyway. A bow-out advert (255.996 s) trips this for
+  // every ordinary configuration; the explicit check below covers a backup whose own
+  // master-down interval is longer than that.
+  if (theirs > masterDownInterval256(own, deadratio)) return BackupVerdict.MasterTimingOut;
+  if (masterIsBowingOut) return BackupVerdict.BowOut;
+  return BackupVerdict.Follow;
+}

@@ -1,0 +1,386 @@
+import type { Clock } from './clock.js';
+import { BackupVerdict, MasterVerdict, judgeMaster, judgeRivalMaster } from './election.js';
+import {
+  advertisementIntervalMs,
+  formatSeconds,
+  masterDownIntervalMs,
+  type AdvertTiming,
+} from './timing.js';
+
+/**
+ * The CARP state machine: events in, effects out, time from an injected clock.
+ *
+ * It follows ucarp 1.5.2's rules (which follow OpenBSD's ip_carp.c) and adds what ucarp lacks:
+ * a bow-out advert on clean exit and on SIGUSR2, exact timers, link handling without a 10 s
+ * sleep. Like ip_carp.c, one method changes state (setState) and one arms the protocol timers
+ * (setRun); every transition is reported once, with its reason.
+ */
+
+export type CarpState = 'INIT' | 'BACKUP' | 'MASTER';
+
+export type TimerName =
+  /** MASTER: time to send the next advertisement (ip_carp.c's ad_tmo). */
+  | 'advertTimer'
+  /** BACKUP: no advertisement for the master-down interval means the master is gone (md_tmo). */
+  | 'masterDownTimer'
+  /** After SIGUSR2: how long a master that stepped down stays quiet before listening again. */
+  | 'stepDownTimer';
+
+export const TIMER_NAMES: readonly TimerName[] = ['advertTimer', 'masterDownTimer', 'stepDownTimer'];
+
+/** ucarp sleeps 3 s after SIGUSR2 before it listens again; carpd waits as long, without freezing. */
+export const STEP_DOWN_HOLD_MS = 3000;
+
+/**
+ * ucarp repeats the gratuitous ARP this many adverts after becoming MASTER (and after
+ * reasserting itself against a slower master) for switches that missed the first one.
+ */
+export const DELAYED_GARP_ADVERTS = 2;
+
+/** OpenBSD's bow-out advert: the slowest possible interval, which every backup treats as dead. */
+export const BOW_OUT: AdvertTiming = Object.freeze({ advbase: 255, advskew: 255 });
+
+export interface MachineConfig {
+  readonly advbase: number;
+  readonly advskew: number;
+  readonly deadratio: number;
+  readonly preempt: boolean;
+  /** Do not run the down-script when entering BACKUP at start. */
+  readonly neutral: boolean;
+  /** Run the down-script when a MASTER shuts down (ucarp --shutdown). */
+  readonly downScriptOnExit: boolean;
+  /** Our source address as an unsigned 32-bit number, for the equal-interval tie-break. */
+  readonly srcAddress: number;
+}
+
+export type MachineEvent =
+  | { readonly type: 'start'; readonly linkUp: boolean }
+  | {
+      readonly type: 'advert';
+      readonly src: string;
+      readonly srcAddress: number;
+      readonly advbase: number;
+      readonly advskew: number;
+    }
+  | { readonly type: 'timer'; readonly timer: TimerName }
+  | { readonly type: 'link'; readonly up: boolean }
+  | { readonly type: 'stepDown' }
+  | { readonly type: 'shutdown' };
+
+export type Effect =
+  | { readonly type: 'sendAdvert'; readonly advbase: number; readonly advskew: number }
+  | { readonly type: 'addVip' }
+  | { readonly type: 'removeVip' }
+  | { readonly type: 'garp' }
+  | { readonly type: 'runScript'; readonly script: 'up' | 'down' }
+  | { readonly type: 'armTimer'; readonly timer: TimerName; readonly delayMs: number }
+  | { readonly type: 'cancelTimer'; readonly timer: TimerName }
+  | {
+      readonly type: 'transition';
+      readonly from: CarpState;
+      readonly to: CarpState;
+      readonly reason: string;
+    }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly message: string };
+
+export interface MachineStatus {
+  readonly state: CarpState;
+  readonly linkUp: boolean;
+  readonly steppingDown: boolean;
+  readonly stopped: boolean;
+  readonly advertisementIntervalMs: number;
+  readonly masterDownIntervalMs: number;
+  /** The address of the last master we heard, if any. */
+  readonly lastMaster: string | undefined;
+}
+
+/**
+ * Node's timers may call back up to a millisecond before the deadline measured on
+ * performance.now(); a timer that fires this close is on time, earlier ones are re-armed.
+ */
+const TIMER_SLACK_MS = 1;
+
+export class CarpMachine {
+  private state: CarpState = 'INIT';
+  private linkUp = true;
+  private stopped = false;
+  private readonly deadlines = new Map<TimerName, number>();
+  /** Adverts still to send before the delayed gratuitous ARP; -1 when none is due. */
+  private delayedGarpCountdown = -1;
+  /** When the last valid advert arrived (or when listening began), for the master-down log line. */
+  private listeningSince = 0;
+  private lastAdvertAt: number | undefined;
+  private lastMaster: string | undefined;
+  private effects: Effect[] = [];
+  private readonly own: AdvertTiming;
+
+  constructor(
+    private readonly config: MachineConfig,
+    private readonly clock: Clock,
+  ) {
+    this.own = { advbase: config.advbase, advskew: config.advskew };
+  }
+
+  get currentState(): CarpState {
+    return this.state;
+  }
+
+  status(): MachineStatus {
+    return {
+      state: this.state,
+      linkUp: this.linkUp,
+      steppingDown: this.deadlines.has('stepDownTimer'),
+      stopped: this.stopped,
+      advertisementIntervalMs: advertisementIntervalMs(this.own),
+      masterDownIntervalMs: masterDownIntervalMs(this.own, this.config.deadratio),
+      lastMaster: this.lastMaster,
+    };
+  }
+
+  /** Absolute deadline (clock ms) of an armed timer, for tests and status. */
+  deadline(timer: TimerName): number | undefined {
+    return this.deadlines.get(timer);
+  }
+
+  handle(event: MachineEvent): Effect[] {
+    this.effects = [];
+    if (this.stopped) return this.effects;
+    switch (event.type) {
+      case 'start':
+        this.onStart(event.linkUp);
+        break;
+      case 'advert':
+        this.onAdvert(event);
+        break;
+      case 'timer':
+        this.onTimer(event.timer);
+        break;
+      case 'link':
+        this.onLink(event.up);
+        break;
+      case 'stepDown':
+        this.onStepDown();
+        break;
+      case 'shutdown':
+        this.onShutdown();
+        break;
+    }
+    return this.effects;
+  }
+
+  // ---- event handlers -------------------------------------------------------------------
+
+  private onStart(linkUp: boolean): void {
+    if (this.state !== 'INIT') return;
+    this.linkUp = linkUp;
+    // As in ucarp, INIT lasts no time: a node starts as BACKUP and must hear nothing for a
+    // whole master-down interval before it claims the address.
+    this.setState('BACKUP', linkUp ? 'start' : 'start, link down: waiting for carrier');
+    this.setRun();
+  }
+
+  private onAdvert(ad: Extract<MachineEvent, { type: 'advert' }>): void {
+    if (!this.linkUp || this.state === 'INIT') return;
+    const now = this.clock.now();
+    const theirs: AdvertTiming = { advbase: ad.advbase, advskew: ad.advskew };
+    const bowingOut = ad.advbase === BOW_OUT.advbase && ad.advskew === BOW_OUT.advskew;
+
+    if (this.state === 'MASTER') {
+      if (bowingOut) {
+        this.log('debug', `master ${ad.src} bowed out; we stay MASTER`);
+        return;
+      }
+      const verdict = judgeRivalMaster(this.own, this.config.srcAddress, theirs, ad.srcAddress);
+      if (verdict === MasterVerdict.Yield) {
+        this.lastAdvertAt = now;
+        this.lastMaster = ad.src;
+        // As ucarp does: one more advert so the preferred master knows it must (re)assert
+        // itself, then step back.
+        this.sendAdvert(this.own);
+        this.setState('BACKUP', `preferred master ${ad.src} advertised ${describe(theirs)}`);
+        this.setRun();
+      } else {
+        // As ucarp does, a master that hears a slower master re-announces the VIP, now and
+        // again a couple of adverts later, so clients that followed the other one come back.
+        this.log('warn', `non-preferred master ${ad.src} advertising ${describe(theirs)}: re-sending gratuitous ARP`);
+        this.effects.push({ type: 'garp' });
+        this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+      }
+      return;
+    }
+
+    // BACKUP
+    this.lastAdvertAt = now;
+    this.lastMaster = ad.src;
+    if (this.deadlines.has('stepDownTimer')) {
+      // Stepping down on request: hear the new master but do not contend until the hold ends.
+      return;
+    }
+    const verdict = judgeMaster(this.own, this.config.deadratio, this.config.preempt, theirs, bowingOut);
+    switch (verdict) {
+      case BackupVerdict.Preempt:
+        this.becomeMaster(`preempting slower master ${ad.src} ${describe(theirs)}`);
+        break;
+      case BackupVerdict.BowOut:
+      case BackupVerdict.MasterTimingOut:
+        this.becomeMaster(
+          bowingOut ? `master ${ad.src} bowed out` : `master ${ad.src} advertises too slowly ${describe(theirs)}`,
+        );
+        break;
+      case BackupVerdict.Follow:
+        this.setRun();
+        break;
+    }
+  }
+
+  private onTimer(timer: TimerName): void {
+    const due = this.deadlines.get(timer);
+    if (due === undefined) return; // cancelled after the shell's timer was already queued
+    const now = this.clock.now();
+    if (now + TIMER_SLACK_MS < due) {
+      this.arm(timer, due - now);
+      return;
+    }
+    this.deadlines.delete(timer);
+    switch (timer) {
+      case 'advertTimer':
+        if (this.state !== 'MASTER') return;
+        this.sendAdvert(this.own);
+        if (this.delayedGarpCountdown > 0 && --this.delayedGarpCountdown === 0) {
+          this.effects.push({ type: 'garp' });
+          this.delayedGarpCountdown = -1;
+        }
+        this.setRun();
+        break;
+      case 'masterDownTimer': {
+        if (this.state !== 'BACKUP') return;
+        const silentFor = now - (this.lastAdvertAt ?? this.listeningSince);
+        const reason =
+          this.lastAdvertAt === undefined
+            ? `no master heard for ${formatSeconds(silentFor)}`
+            : `master down: no advert for ${formatSeconds(silentFor)}`;
+        this.becomeMaster(reason);
+        break;
+      }
+      case 'stepDownTimer':
+        this.log('info', 'step-down hold over: listening for a master again');
+        this.setRun();
+        break;
+    }
+  }
+
+  private onLink(up: boolean): void {
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    if (!up) {
+      // ucarp goes BACKUP and sleeps 10 s per check; we drop the VIP at once and wait for
+      // the link event that brings carrier back.
+      if (this.state === 'MASTER') this.setState('BACKUP', 'link down: lost carrier');
+      else this.log('warn', 'link down: lost carrier, waiting for it to return');
+      this.cancelAll();
+      return;
+    }
+    this.log('info', 'link up: carrier back, listening for a master');
+    this.setRun();
+  }
+
+  private onStepDown(): void {
+    if (this.state !== 'MASTER') {
+      this.log('info', `step-down requested but state is ${this.state}: nothing to do`);
+      return;
+    }
+    // Unlike ucarp (which freezes for 3 s), bow out so a backup takes over at once, and keep
+    // serving events during the hold.
+    this.sendAdvert(BOW_OUT);
+    this.setState('BACKUP', 'step-down requested (SIGUSR2)');
+    this.cancelAll();
+    this.arm('stepDownTimer', STEP_DOWN_HOLD_MS);
+  }
+
+  private onShutdown(): void {
+    const wasMaster = this.state === 'MASTER';
+    if (wasMaster && this.linkUp) {
+      // OpenBSD's bow-out: every backup (ucarp included) reads an interval this slow as a
+      // dead master and takes over immediately instead of waiting for the master-down timer.
+      this.sendAdvert(BOW_OUT);
+    }
+    this.cancelAll();
+    this.effects.push({ type: 'removeVip' });
+    if (wasMaster && this.config.downScriptOnExit) this.effects.push({ type: 'runScript', script: 'down' });
+    this.effects.push({
+      type: 'transition',
+      from: this.state,
+      to: 'INIT',
+      reason: wasMaster ? 'shutdown: bow-out advert sent, VIP released' : 'shutdown',
+    });
+    this.state = 'INIT';
+    this.stopped = true;
+  }
+
+  // ---- the one place that changes state, the one place that arms protocol timers --------
+
+  private setState(to: CarpState, reason: string): void {
+    const from = this.state;
+    if (from === to) return;
+    this.state = to;
+    this.effects.push({ type: 'transition', from, to, reason });
+    if (to === 'MASTER') {
+      this.effects.push({ type: 'addVip' }, { type: 'garp' }, { type: 'runScript', script: 'up' });
+    } else if (to === 'BACKUP') {
+      this.delayedGarpCountdown = -1;
+      if (from === 'MASTER') {
+        this.effects.push({ type: 'removeVip' }, { type: 'runScript', script: 'down' });
+      } else if (!this.config.neutral) {
+        // ucarp runs the down-script on the INIT -> BACKUP entry too, unless --neutral.
+        this.effects.push({ type: 'runScript', script: 'down' });
+      }
+    }
+  }
+
+  /** Arms the timer the current state runs on (ip_carp.c's carp_setrun). */
+  private setRun(): void {
+    if (!this.linkUp) return;
+    if (this.state === 'MASTER') {
+      this.cancel('masterDownTimer');
+      this.arm('advertTimer', advertisementIntervalMs(this.own));
+    } else if (this.state === 'BACKUP') {
+      this.cancel('advertTimer');
+      this.listeningSince = this.clock.now();
+      this.arm('masterDownTimer', masterDownIntervalMs(this.own, this.config.deadratio));
+    }
+  }
+
+  private becomeMaster(reason: string): void {
+    // The advert goes out before anything slow (ip addr, arping, scripts) so the other
+    // nodes hear the new master as early as possible.
+    this.sendAdvert(this.own);
+    this.setState('MASTER', reason);
+    this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+    this.setRun();
+  }
+
+  private sendAdvert(t: AdvertTiming): void {
+    this.effects.push({ type: 'sendAdvert', advbase: t.advbase, advskew: t.advskew });
+  }
+
+  private arm(timer: TimerName, delayMs: number): void {
+    this.deadlines.set(timer, this.clock.now() + delayMs);
+    this.effects.push({ type: 'armTimer', timer, delayMs });
+  }
+
+  private cancel(timer: TimerName): void {
+    if (this.deadlines.delete(timer)) this.effects.push({ type: 'cancelTimer', timer });
+  }
+
+  private cancelAll(): void {
+    for (const timer of TIMER_NAMES) this.cancel(timer);
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', message: string): void {
+    this.effects.push({ type: 'log', level, message });
+  }
+}
+
+function describe(t: AdvertTiming): string {
+  return `(advbase ${t.advbase}, advskew ${t.advskew})`;
+}

@@ -1,0 +1,332 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../lib/state/clock.js';
+import { CarpMachine, STEP_DOWN_HOLD_MS, type Effect, type MachineConfig } from '../../lib/state/machine.js';
+import { Simulation } from '../helpers/sim.js';
+
+const SELF = 0xc6120002; // 198.18.0.2
+const PEER = { src: '198.18.0.1', srcAddress: 0xc6120001 };
+const HIGHER_PEER = { src: '198.18.0.3', srcAddress: 0xc6120003 };
+
+function machine(over: Partial<MachineConfig> = {}) {
+  const clock = new ManualClock(1000);
+  const m = new CarpMachine(
+    {
+      advbase: 1,
+      advskew: 0,
+      deadratio: 3,
+      preempt: false,
+      neutral: false,
+      downScriptOnExit: true,
+      srcAddress: SELF,
+      ...over,
+    },
+    clock,
+  );
+  return { m, clock };
+}
+
+const types = (effects: Effect[]) => effects.map((e) => (e.type === 'runScript' ? `runScript:${e.script}` : e.type));
+
+/** Starts a machine and lets its master-down timer expire so it is MASTER. */
+function master(over: Partial<MachineConfig> = {}) {
+  const t = machine(over);
+  t.m.handle({ type: 'start', linkUp: true });
+  t.clock.set(t.m.deadline('masterDownTimer')!);
+  t.m.handle({ type: 'timer', timer: 'masterDownTimer' });
+  expect(t.m.currentState).toBe('MASTER');
+  return t;
+}
+
+describe('start', () => {
+  it('enters BACKUP, runs the down-script and arms the master-down timer', () => {
+    const { m } = machine();
+    const out = m.handle({ type: 'start', linkUp: true });
+    expect(m.currentState).toBe('BACKUP');
+    expect(out).toContainEqual({ type: 'transition', from: 'INIT', to: 'BACKUP', reason: 'start' });
+    expect(types(out)).toContain('runScript:down');
+    expect(out).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
+    expect(m.deadline('masterDownTimer')).toBe(4000);
+  });
+
+  it('with --neutral does not run the down-script at start', () => {
+    const { m } = machine({ neutral: true });
+    expect(types(m.handle({ type: 'start', linkUp: true }))).not.toContain('runScript:down');
+  });
+
+  it('with the link down arms no timer until carrier returns', () => {
+    const { m, clock } = machine();
+    const out = m.handle({ type: 'start', linkUp: false });
+    expect(types(out)).not.toContain('armTimer');
+    clock.advance(10_000);
+    expect(m.currentState).toBe('BACKUP');
+    const up = m.handle({ type: 'link', up: true });
+    expect(up).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
+  });
+});
+
+describe('BACKUP -> MASTER', () => {
+  it('on master-down: advert first, then VIP, gratuitous ARP, up-script, advert timer', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    clock.advance(3000);
+    const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(types(out)).toEqual(['sendAdvert', 'transition', 'addVip', 'garp', 'runScript:up', 'armTimer']);
+    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 0 });
+    expect(out[1]).toMatchObject({ from: 'BACKUP', to: 'MASTER', reason: 'no master heard for 3.00 s' });
+    expect(out[5]).toEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 1000 });
+  });
+
+  it('names the silence in the reason once a master had been heard', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    clock.advance(500);
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    clock.advance(3040);
+    const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(out).toContainEqual(expect.objectContaining({ type: 'transition', reason: 'master down: no advert for 3.04 s' }));
+  });
+
+  it('an advert restarts the master-down timer from the moment it arrived', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    clock.advance(2500);
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    expect(m.deadline('masterDownTimer')).toBe(1000 + 2500 + 3000);
+  });
+
+  it('a timer that fires early is re-armed for the remainder, not obeyed', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    clock.advance(2990);
+    const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(m.currentState).toBe('BACKUP');
+    expect(out).toEqual([{ type: 'armTimer', timer: 'masterDownTimer', delayMs: 10 }]);
+  });
+
+  it('a timer event for a cancelled timer is ignored', () => {
+    const { m, clock } = master();
+    clock.advance(5000);
+    expect(m.handle({ type: 'timer', timer: 'masterDownTimer' })).toEqual([]);
+  });
+
+  it.each([
+    ['preempts a slower master when --preempt is set', { preempt: true }, { advbase: 1, advskew: 1 }, 'MASTER'],
+    ['follows a slower master without --preempt', { preempt: false }, { advbase: 1, advskew: 1 }, 'BACKUP'],
+    ['follows an equally fast master with --preempt', { preempt: true }, { advbase: 1, advskew: 0 }, 'BACKUP'],
+    ['takes over from a master too slow to stay alive', {}, { advbase: 5, advskew: 0 }, 'MASTER'],
+    ['takes over at once on a bow-out advert', {}, { advbase: 255, advskew: 255 }, 'MASTER'],
+  ] as const)('%s', (_name, over, timing, expected) => {
+    const { m } = machine(over);
+    m.handle({ type: 'start', linkUp: true });
+    const out = m.handle({ type: 'advert', ...PEER, ...timing });
+    expect(m.currentState).toBe(expected);
+    if (expected === 'MASTER') expect(types(out)).toContain('addVip');
+  });
+});
+
+describe('MASTER', () => {
+  it('advertises every interval and repeats the gratuitous ARP two adverts after taking over', () => {
+    const { m, clock } = master({ advskew: 128 });
+    const garpsAt: number[] = [];
+    for (let i = 1; i <= 4; i++) {
+      clock.advance(1500);
+      const out = m.handle({ type: 'timer', timer: 'advertTimer' });
+      expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 128 });
+      expect(out).toContainEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 1500 });
+      if (types(out).includes('garp')) garpsAt.push(i);
+    }
+    expect(garpsAt).toEqual([2]);
+  });
+
+  it('yields to a faster master: one more advert, then BACKUP, VIP removed, down-script', () => {
+    const { m } = master({ advskew: 50 });
+    const out = m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 0 });
+    expect(types(out)).toEqual(['sendAdvert', 'transition', 'removeVip', 'runScript:down', 'cancelTimer', 'armTimer']);
+    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 50 });
+    expect(m.currentState).toBe('BACKUP');
+    expect(m.deadline('masterDownTimer')).toBeDefined();
+    expect(m.deadline('advertTimer')).toBeUndefined();
+  });
+
+  it('on equal intervals yields to a lower address and holds against a higher one', () => {
+    const a = master();
+    a.m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 0 });
+    expect(a.m.currentState).toBe('MASTER');
+    a.m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    expect(a.m.currentState).toBe('BACKUP');
+  });
+
+  it('re-sends gratuitous ARP when a slower master advertises, and again two adverts later', () => {
+    const { m, clock } = master();
+    const out = m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 10 });
+    expect(types(out)).toEqual(['log', 'garp']);
+    clock.advance(1000);
+    expect(types(m.handle({ type: 'timer', timer: 'advertTimer' }))).not.toContain('garp');
+    clock.advance(1000);
+    expect(types(m.handle({ type: 'timer', timer: 'advertTimer' }))).toContain('garp');
+  });
+
+  it('ignores another master bowing out', () => {
+    const { m } = master();
+    m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    expect(m.currentState).toBe('MASTER');
+  });
+
+  it('loses carrier: BACKUP at once, VIP removed, all timers cancelled; rejoins when it returns', () => {
+    const { m } = master();
+    const out = m.handle({ type: 'link', up: false });
+    expect(types(out)).toEqual(['transition', 'removeVip', 'runScript:down', 'cancelTimer']);
+    expect(out[0]).toMatchObject({ to: 'BACKUP', reason: 'link down: lost carrier' });
+    expect(m.deadline('advertTimer')).toBeUndefined();
+    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    const up = m.handle({ type: 'link', up: true });
+    expect(up).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
+  });
+});
+
+describe('SIGUSR2 step-down', () => {
+  it('bows out, goes BACKUP, stays quiet for 3 s, then listens as usual', () => {
+    const { m, clock } = master();
+    const out = m.handle({ type: 'stepDown' });
+    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(m.currentState).toBe('BACKUP');
+    expect(types(out)).toContain('removeVip');
+    expect(m.deadline('masterDownTimer')).toBeUndefined();
+    // A bow-out from someone else during the hold must not pull us back.
+    clock.advance(1000);
+    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    expect(m.currentState).toBe('BACKUP');
+    clock.advance(STEP_DOWN_HOLD_MS - 1000);
+    const after = m.handle({ type: 'timer', timer: 'stepDownTimer' });
+    expect(after).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
+  });
+
+  it('does nothing unless MASTER', () => {
+    const { m } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    expect(types(m.handle({ type: 'stepDown' }))).toEqual(['log']);
+  });
+});
+
+describe('shutdown', () => {
+  it('as MASTER: bow-out advert, VIP removed, down-script (--shutdown), nothing after', () => {
+    const { m } = master();
+    const out = m.handle({ type: 'shutdown' });
+    expect(types(out)).toEqual(['sendAdvert', 'cancelTimer', 'removeVip', 'runScript:down', 'transition']);
+    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(m.handle({ type: 'timer', timer: 'advertTimer' })).toEqual([]);
+    expect(m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 })).toEqual([]);
+  });
+
+  it('as MASTER without --shutdown runs no down-script', () => {
+    const { m } = master({ downScriptOnExit: false });
+    expect(types(m.handle({ type: 'shutdown' }))).not.toContain('runScript:down');
+  });
+
+  it('as BACKUP sends nothing and runs no script, but still makes sure the VIP is gone', () => {
+    const { m } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    expect(types(m.handle({ type: 'shutdown' }))).toEqual(['cancelTimer', 'removeVip', 'transition']);
+  });
+});
+
+describe('elections run in memory', () => {
+  it('the node with the smaller advskew wins and nobody flaps for a simulated hour', () => {
+    const sim = new Simulation();
+    const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 100 });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0 });
+    a.feed({ type: 'start', linkUp: true });
+    sim.runFor(1000);
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(3_600_000);
+    // a claims first (it started first); b starts later, hears a, and — without --preempt —
+    // follows it: a slower master is not overthrown without preemption.
+    expect(sim.masters().map((n) => n.name)).toEqual(['a']);
+    expect(sim.transitions.filter((t) => t.to === 'MASTER')).toHaveLength(1);
+  });
+
+  it('with --preempt the faster node takes over from a slower master as soon as it hears it', () => {
+    const sim = new Simulation();
+    const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 100 });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0, preempt: true });
+    a.feed({ type: 'start', linkUp: true });
+    sim.runFor(5000);
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(2000);
+    expect(sim.masters().map((n) => n.name)).toEqual(['b']);
+    expect(a.hasVip).toBe(false);
+    expect(b.hasVip).toBe(true);
+  });
+
+  it('simultaneous start with equal timing: the lower address ends up the only MASTER', () => {
+    const sim = new Simulation();
+    const nodes = ['198.18.0.3', '198.18.0.1', '198.18.0.2'].map((address, i) =>
+      sim.add({ name: `n${i}`, address }),
+    );
+    for (const n of nodes) n.feed({ type: 'start', linkUp: true });
+    sim.runFor(10_000);
+    expect(sim.masters().map((n) => n.address)).toEqual(['198.18.0.1']);
+    expect(nodes.filter((n) => n.hasVip)).toHaveLength(1);
+  });
+
+  it('a crashed master is replaced exactly one master-down interval after its last advert', () => {
+    const sim = new Simulation(0);
+    const a = sim.add({ name: 'a', address: '198.18.0.1' });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 20 });
+    a.feed({ type: 'start', linkUp: true });
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(20_000);
+    expect(sim.masters()).toEqual([a]);
+    const lastAdvert = a.adverts.at(-1)!.at;
+    a.kill();
+    sim.runFor(10_000);
+    const takeover = sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER')!;
+    expect(takeover.at - lastAdvert).toBeCloseTo(3000 + (20 * 1000) / 256, 6);
+  });
+
+  it('a clean stop of the master hands over at once', () => {
+    const sim = new Simulation(0.2);
+    const a = sim.add({ name: 'a', address: '198.18.0.1' });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 20 });
+    a.feed({ type: 'start', linkUp: true });
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(20_000);
+    const stopAt = sim.clock.now();
+    a.feed({ type: 'shutdown' });
+    sim.runFor(1000);
+    const takeover = sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER')!;
+    expect(takeover.at - stopAt).toBeLessThanOrEqual(0.2 + 1e-9);
+    expect(b.hasVip).toBe(true);
+    expect(a.hasVip).toBe(false);
+  });
+
+  it('at a ~100 ms interval (advbase 0) a healthy master is never declared dead despite jitter', () => {
+    const sim = new Simulation(30); // 30 ms one-way delay, a third of the interval
+    const a = sim.add({ name: 'a', address: '198.18.0.1', advbase: 0, advskew: 26 });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advbase: 0, advskew: 30 });
+    a.feed({ type: 'start', linkUp: true });
+    sim.runFor(50);
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(600_000);
+    expect(sim.transitions.filter((t) => t.to === 'MASTER').map((t) => t.node)).toEqual(['a']);
+    a.kill();
+    sim.runFor(1000);
+    expect(sim.masters()).toEqual([b]);
+  });
+
+  it('a healed partition leaves one master within two advert intervals', () => {
+    const sim = new Simulation(0.2);
+    const a = sim.add({ name: 'a', address: '198.18.0.1' });
+    const b = sim.add({ name: 'b', address: '198.18.0.2' });
+    a.feed({ type: 'start', linkUp: true });
+    b.feed({ type: 'start', linkUp: true });
+    sim.runFor(10_000);
+    b.connected = false;
+    sim.runFor(10_000);
+    expect(sim.masters()).toHaveLength(2);
+    b.connected = true;
+    sim.runFor(2000);
+    expect(sim.masters()).toEqual([a]);
+    expect(b.hasVip).toBe(false);
+  });
+});
