@@ -1,0 +1,234 @@
+/**
+ * carpd's command-line options: ucarp 1.5.2's, with the same names, letters and meanings, then
+ * carpd's own (long form only, so they can never collide with a future ucarp letter).
+ *
+ * This table is the single source for the getopt-style tokenizer, the yargs definition and the
+ * --help text. Value checking lives in parse.ts, next to the Config it produces.
+ */
+
+export interface OptionSpec {
+  /** Long name without dashes; also the key yargs stores the value under. */
+  readonly name: string;
+  /** ucarp's single-letter form, if it has one. */
+  readonly short?: string;
+  /** Other long names that mean the same option. */
+  readonly aliases?: readonly string[];
+  /** Present when the option takes a value; the placeholder is shown in --help. */
+  readonly placeholder?: string;
+  /** A boolean that also accepts `--no-<name>` (only --manage-vip). */
+  readonly negatable?: boolean;
+  /**
+   * Default as the string the user would have typed, so defaults pass through the same checks
+   * as given values. Flags default to false unless stated.
+   */
+  readonly default?: string | boolean;
+  /**
+   * What a value must look like, as the phrase after "must be" in messages (value options
+   * only). Missing-value and missing-option messages reuse it; parse.ts states the check.
+   */
+  readonly expects?: string;
+  /** The value is a secret: it is never echoed in any message. */
+  readonly secret?: boolean;
+  /** One line for --help. */
+  readonly description: string;
+}
+
+export const DEFAULT_MCAST = '224.0.0.18';
+
+export const OPTIONS: readonly OptionSpec[] = [
+  // ucarp's options, in the order of `ucarp --help`.
+  {
+    name: 'interface',
+    short: 'i',
+    placeholder: 'if',
+    expects: 'a network interface name',
+    description: 'network interface that carries the VIP and the adverts (required)',
+  },
+  {
+    name: 'srcip',
+    short: 's',
+    placeholder: 'ip',
+    expects: 'an IPv4 address of the interface, like 10.1.1.1',
+    description: 'this host\'s own address on <if>, the adverts\' source (required)',
+  },
+  {
+    name: 'mcast',
+    short: 'm',
+    // ucarp's getopt table spells it "mcastip"; "--mcast" only worked there as an abbreviation.
+    aliases: ['mcastip'],
+    placeholder: 'ip',
+    default: DEFAULT_MCAST,
+    expects: 'an IPv4 multicast address, like 224.0.0.18',
+    description: `group the adverts are sent to (default ${DEFAULT_MCAST})`,
+  },
+  {
+    name: 'vhid',
+    short: 'v',
+    placeholder: 'id',
+    expects: 'an integer from 1 to 255',
+    description: 'virtual host id shared by the group, 1-255 (required)',
+  },
+  {
+    name: 'pass',
+    short: 'p',
+    placeholder: 'pass',
+    secret: true,
+    expects: 'a password of 1 to 19 bytes',
+    description: 'shared secret, 1-19 bytes (or use --passfile)',
+  },
+  {
+    name: 'passfile',
+    short: 'o',
+    placeholder: 'file',
+    expects: 'a readable file whose first line is the password',
+    description: 'take the shared secret from the first line of <file>',
+  },
+  {
+    name: 'preempt',
+    short: 'P',
+    description: 'take over from a slower master instead of waiting for it to fail',
+  },
+  {
+    name: 'neutral',
+    short: 'n',
+    description: 'skip the down-script when starting as BACKUP',
+  },
+  {
+    name: 'addr',
+    short: 'a',
+    placeholder: 'ip[/prefix]',
+    expects: 'an IPv4 address with an optional /prefix, like 10.1.1.252 or 10.1.1.252/24',
+    description: 'the virtual address, optionally with a prefix length (default /32) (required)',
+  },
+  {
+    name: 'help',
+    short: 'h',
+    description: 'print this list and exit',
+  },
+  {
+    name: 'advbase',
+    short: 'b',
+    placeholder: 'seconds',
+    default: '1',
+    expects: 'an integer from 0 to 255',
+    description: 'whole seconds of the advert interval, 0-255 (default 1)',
+  },
+  {
+    name: 'advskew',
+    short: 'k',
+    placeholder: 'skew',
+    default: '0',
+    expects: 'an integer from 0 to 254 (255 is reserved for the bow-out advert)',
+    description: '1/256ths of a second added to the interval, 0-254 (default 0); lower wins',
+  },
+  {
+    name: 'upscript',
+    short: 'u',
+    placeholder: 'file',
+    expects: 'an executable file',
+    description: 'program run as <file> <if> <vip> [xparam] on becoming MASTER',
+  },
+  {
+    name: 'downscript',
+    short: 'd',
+    placeholder: 'file',
+    expects: 'an executable file',
+    description: 'program run as <file> <if> <vip> [xparam] on becoming BACKUP',
+  },
+  {
+    name: 'deadratio',
+    short: 'r',
+    placeholder: 'ratio',
+    default: '3',
+    expects: 'an integer from 1 to 1000',
+    description: 'adverts a backup may miss before it takes over, 1-1000 (default 3)',
+  },
+  {
+    name: 'debug',
+    short: 'D',
+    description: 'log packet-level detail',
+  },
+  {
+    name: 'shutdown',
+    short: 'z',
+    description: 'run the down-script when a MASTER exits',
+  },
+  {
+    name: 'daemonize',
+    short: 'B',
+    description: 'detach, log to syslog, return once running',
+  },
+  {
+    name: 'ignoreifstate',
+    short: 'S',
+    description: 'keep contending when the interface is down or has no carrier',
+  },
+  {
+    name: 'nomcast',
+    short: 'M',
+    description: 'send adverts in link-layer broadcast frames (for switches that drop multicast)',
+  },
+  {
+    name: 'facility',
+    short: 'f',
+    placeholder: 'facility',
+    default: 'daemon',
+    expects:
+      'a syslog facility (auth, authpriv, cron, daemon, ftp, kern, lpr, mail, news, syslog, user, uucp, ' +
+      'local0 to local7) or none',
+    description: 'syslog facility for --daemonize, or none (default daemon)',
+  },
+  {
+    name: 'xparam',
+    short: 'x',
+    placeholder: 'value',
+    expects: 'a string',
+    description: 'extra last argument for the up/down scripts',
+  },
+
+  // carpd's additions: long names only, so they never take a letter ucarp might use.
+  {
+    name: 'pidfile',
+    placeholder: 'file',
+    expects: 'a file path',
+    description: 'write the process id to <file>, removed at exit',
+  },
+  {
+    name: 'script-timeout',
+    placeholder: 'seconds',
+    default: '5',
+    expects: 'a number of seconds greater than 0 and at most 3600',
+    description: 'kill an up/down script still running after <seconds> (default 5, at most 3600)',
+  },
+  {
+    name: 'manage-vip',
+    negatable: true,
+    default: true,
+    description:
+      'add/remove the virtual address itself (default); --no-manage-vip leaves it to the scripts, as ucarp does',
+  },
+  {
+    name: 'vip-label',
+    placeholder: 'label',
+    expects: 'a label starting with the interface name, at most 15 characters',
+    description: 'label for the virtual address (ip addr ... label <label>), e.g. eth0:carp',
+  },
+  {
+    name: 'version',
+    description: 'print the carpd version',
+  },
+];
+
+/** Long name (or alias) → option, for exact lookups and abbreviation matching. */
+export const OPTIONS_BY_LONG_NAME: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTIONS.flatMap((option) => [option.name, ...(option.aliases ?? [])].map((name) => [name, option] as const)),
+);
+
+/** Letter → option. */
+export const OPTIONS_BY_SHORT_NAME: ReadonlyMap<string, OptionSpec> = new Map(
+  OPTIONS.filter((option) => option.short !== undefined).map((option) => [option.short as string, option] as const),
+);
+
+export function takesValue(option: OptionSpec): boolean {
+  return option.placeholder !== undefined;
+}

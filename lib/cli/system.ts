@@ -1,0 +1,85 @@
+/**
+ * The few facts about the host that checking a command line needs. parseCommandLine takes them
+ * through this interface so its tests run against a fake host (test/helpers/fake-system.ts).
+ */
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface SystemProbe {
+  /** The interface's IPv4 addresses, or undefined when there is no such interface. */
+  interfaceIpv4Addresses(name: string): string[] | undefined;
+  /** Whether `path` (absolute) is a regular file this process may execute. */
+  isExecutableFile(path: string): boolean;
+  /**
+   * The file's first line, without its '\n' (any '\r' is kept: the caller decides); '' for an
+   * empty file. Throws an Error with a one-line message naming the file when it is unreadable.
+   */
+  readFirstLine(path: string): string;
+  /** The directory relative script and pidfile paths are resolved against. */
+  cwd(): string;
+  /** carpd's version, from its package.json. */
+  carpdVersion(): string;
+}
+
+export const realSystemProbe: SystemProbe = {
+  interfaceIpv4Addresses(name) {
+    // An interface that is down and has no address is missing from os.networkInterfaces(), yet
+    // it exists and carpd may be started on it; sysfs knows every interface. The caller has
+    // already rejected names with '/', so the path cannot leave /sys/class/net.
+    if (!existsSync(join('/sys/class/net', name))) {
+      return undefined;
+    }
+    return (networkInterfaces()[name] ?? [])
+      .filter((address) => address.family === 'IPv4' || (address.family as unknown) === 4)
+      .map((address) => address.address);
+  },
+
+  isExecutableFile(path) {
+    try {
+      accessSync(path, constants.X_OK);
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  },
+
+  readFirstLine(path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      // Node says "ENOENT: no such file or directory, open '/x'"; the part before the comma
+      // is the reason, the path we print ourselves.
+      const reason = (error as Error).message.split(',')[0] ?? 'unreadable';
+      throw new Error(`cannot read ${path}: ${reason}`);
+    }
+    const newline = text.indexOf('\n');
+    return newline === -1 ? text : text.slice(0, newline);
+  },
+
+  cwd() {
+    return process.cwd();
+  },
+
+  carpdVersion() {
+    // dist/lib/cli/system.js at run time, lib/cli/system.ts under vitest: walk up to carpd's
+    // package.json rather than hard-coding a depth that differs between the two.
+    let directory = dirname(fileURLToPath(import.meta.url));
+    for (;;) {
+      const candidate = join(directory, 'package.json');
+      if (existsSync(candidate)) {
+        const manifest = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+        if (manifest.name === 'carpd' && typeof manifest.version === 'string') {
+          return manifest.version;
+        }
+      }
+      const parent = dirname(directory);
+      if (parent === directory) {
+        return 'unknown';
+      }
+      directory = parent;
+    }
+  },
+};
