@@ -9,9 +9,25 @@ export enum MasterVerdict {
 }
 
 /**
+ * The order ucarp puts source addresses in for the equal-interval tie-break. ucarp compares
+ * the raw `s_addr` fields as host integers, which on every little-endian machine it runs on
+ * (x86, arm64) makes the LAST octet the most significant. Inside one /24 that is simply "the
+ * lower address wins"; across subnets it is not, and a mixed carpd/ucarp group must agree on
+ * the winner or both sides stay MASTER. So carpd uses ucarp's order, not network order.
+ */
+export function tieBreakOrder(address: number): number {
+  return (
+    (((address & 0xff) << 24) >>> 0) +
+    ((address >>> 8) & 0xff) * 0x10000 +
+    ((address >>> 16) & 0xff) * 0x100 +
+    ((address >>> 24) & 0xff)
+  );
+}
+
+/**
  * A MASTER hearing an advert from another master. The shorter interval wins; on a tie the
- * lower source address wins (addresses as unsigned 32-bit numbers, i.e. network order).
- * Equal interval and equal address can only be our own packet, which input checks drop.
+ * "lower" source address wins, in ucarp's order (tieBreakOrder). Equal interval and equal
+ * address can only be our own packet, which the input checks drop.
  */
 export function judgeRivalMaster(
   own: AdvertTiming,
@@ -22,7 +38,7 @@ export function judgeRivalMaster(
   const ours = advertisementInterval256(own);
   const theirs = advertisementInterval256(rival);
   if (theirs < ours) return MasterVerdict.Yield;
-  if (theirs === ours && rivalAddress < ownAddress) return MasterVerdict.Yield;
+  if (theirs === ours && tieBreakOrder(rivalAddress) < tieBreakOrder(ownAddress)) return MasterVerdict.Yield;
   return MasterVerdict.Reassert;
 }
 

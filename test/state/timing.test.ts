@@ -11,6 +11,7 @@ import {
   MasterVerdict,
   judgeMaster,
   judgeRivalMaster,
+  tieBreakOrder,
 } from '../../lib/state/election.js';
 
 describe('advertisement interval', () => {
@@ -63,8 +64,18 @@ describe('a MASTER hearing another master', () => {
     ['slower rival by advbase', { advbase: 1, advskew: 200 }, high, { advbase: 2, advskew: 0 }, low, MasterVerdict.Reassert],
     ['equal interval, rival lower address', { advbase: 1, advskew: 0 }, high, { advbase: 1, advskew: 0 }, low, MasterVerdict.Yield],
     ['equal interval, rival higher address', { advbase: 1, advskew: 0 }, low, { advbase: 1, advskew: 0 }, high, MasterVerdict.Reassert],
+    // 10.0.1.2 vs 10.0.2.1: network order would pick 10.0.1.2, ucarp (last octet first) picks
+    // 10.0.2.1 — and a mixed group must agree with ucarp.
+    ['equal interval across subnets, ucarp order', { advbase: 1, advskew: 0 }, 0x0a000102, { advbase: 1, advskew: 0 }, 0x0a000201, MasterVerdict.Yield],
+    ['equal interval across subnets, ucarp order, reverse', { advbase: 1, advskew: 0 }, 0x0a000201, { advbase: 1, advskew: 0 }, 0x0a000102, MasterVerdict.Reassert],
   ])('%s', (_name, own, ownAddr, rival, rivalAddr, verdict) => {
     expect(judgeRivalMaster(own, ownAddr, rival, rivalAddr)).toBe(verdict);
+  });
+
+  it('orders addresses as ucarp does on little-endian hosts', () => {
+    expect(tieBreakOrder(0xc6120001)).toBe(0x010012c6);
+    expect(tieBreakOrder(0xffffffff)).toBe(0xffffffff);
+    expect(tieBreakOrder(0x01000000)).toBe(0x00000001);
   });
 });
 
