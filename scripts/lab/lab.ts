@@ -1,0 +1,342 @@
+// The network lab: several "hosts" on one machine, each a network namespace with one interface
+// eth0, joined by a Linux bridge that lives in a namespace of its own, plus a client that pings
+// the VIP. Used by the integration tests, `npm run demo` and the failover benchmark.
+//
+//   carpd-lab-<id>-h1   eth0 198.18.0.1/24  02:00:00:00:00:01 ──veth── h1 ┐
+//   carpd-lab-<id>-h2   eth0 198.18.0.2/24  02:00:00:00:00:02 ──veth── h2 ├─ br0  (carpd-lab-<id>-br)
+//   carpd-lab-<id>-c    eth0 198.18.0.100/24 02:00:00:00:00:64 ──veth── c  ┘
+//
+// Nothing here touches the machine's own namespace except `ip netns add/del/pids`; addresses
+// come from 198.18.0.0/15 only (see safety.ts).
+import { exec, run, type CommandResult } from './command.js';
+import { assertLabNamespace, spawnInNamespace, type LabProcess, type SpawnOptions } from './process.js';
+import { startPing, type PingMonitor } from './ping.js';
+import { registerLab, unregisterLab } from './registry.js';
+import {
+  CLIENT_OCTET,
+  NAMESPACE_PREFIX,
+  VIP_BASE,
+  labMac,
+  validateHostCount,
+  validateLabName,
+  validateSubnet,
+  validateVipIndex,
+} from './safety.js';
+
+export { PacketCapture, parseTcpdump, type CapturedPacket, type CarpFields, type ArpFields } from './capture.js';
+export { parsePingOutput, analysePing, type PingMonitor, type PingReport, type PingGap } from './ping.js';
+export type { LabProcess, ProcessExit, SpawnOptions } from './process.js';
+export type { CommandResult } from './command.js';
+export { NAMESPACE_PREFIX } from './safety.js';
+
+export interface LabOptions {
+  hosts: number;
+  /** Unique id, part of every namespace name; default `${process.pid}-${counter}`. */
+  name?: string;
+  /** First three octets of the lab's /24; default '198.18.0'. Must lie inside 198.18.0.0/15. */
+  subnet?: string;
+}
+
+export interface LinkState {
+  /** Administratively up (flag UP). */
+  up: boolean;
+  /** Carrier present (flag LOWER_UP; absent means the kernel shows NO-CARRIER). */
+  carrier: boolean;
+}
+
+export interface LabHost {
+  /** 1-based, matching the last octet of its address and the bridge port name h<index>. */
+  readonly index: number;
+  readonly ns: string;
+  readonly ifname: 'eth0';
+  readonly address: string;
+  readonly mac: string;
+  /** Runs `ip netns exec <ns> cmd args`; the lab stops it on destroy(). */
+  spawn(cmd: string, args: string[], o?: SpawnOptions): LabProcess;
+  /** Carrier loss: the bridge-side veth end goes down, so this host's eth0 shows NO-CARRIER. */
+  cutLink(): Promise<void>;
+  restoreLink(): Promise<void>;
+  /** Isolates the host with carrier kept up: its veth end is taken out of the bridge. */
+  partition(): Promise<void>;
+  heal(): Promise<void>;
+  /** IPv4 addresses with prefix length, e.g. ['198.18.0.1/24', '198.18.0.50/32']. */
+  addresses(ifname?: string): Promise<string[]>;
+  /** `addr` with or without a prefix length; without one, any prefix matches. */
+  hasAddress(addr: string): Promise<boolean>;
+  linkState(ifname?: string): Promise<LinkState>;
+  exec(cmd: string, args: string[]): Promise<CommandResult>;
+}
+
+export interface LabClient {
+  readonly ns: string;
+  readonly ifname: 'eth0';
+  readonly address: string;
+  readonly mac: string;
+  /** The client's neighbour entry for ip, or undefined when it has none. mac is '' while unresolved. */
+  arpEntry(ip: string): Promise<{ mac: string; state: string } | undefined>;
+  flushArp(): Promise<void>;
+  /** `ping -i <intervalMs/1000> -n -D -O target`, recording every reply's timestamp. */
+  startPing(target: string, intervalMs?: number): PingMonitor;
+  spawn(cmd: string, args: string[], o?: SpawnOptions): LabProcess;
+  exec(cmd: string, args: string[]): Promise<CommandResult>;
+}
+
+const BRIDGE = 'br0';
+
+let labCounter = 0;
+
+/** Everything a namespace member needs, shared by hosts and the client. */
+abstract class Member {
+  constructor(
+    protected readonly lab: Lab,
+    readonly ns: string,
+    readonly address: string,
+    readonly mac: string,
+  ) {}
+
+  readonly ifname = 'eth0' as const;
+
+  spawn(cmd: string, args: string[], o?: SpawnOptions): LabProcess {
+    return this.lab.track(spawnInNamespace(this.ns, cmd, args, o));
+  }
+
+  exec(cmd: string, args: string[]): Promise<CommandResult> {
+    assertLabNamespace(this.ns);
+    return exec('ip', ['netns', 'exec', this.ns, cmd, ...args]);
+  }
+
+  async addresses(ifname: string = this.ifname): Promise<string[]> {
+    const json = await run('ip', ['-n', this.ns, '-j', '-4', 'addr', 'show', 'dev', ifname]);
+    const links = JSON.parse(json) as { addr_info?: { family: string; local: string; prefixlen: number }[] }[];
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+  }
+
+  async hasAddress(addr: string): Promise<boolean> {
+    const list = await this.addresses();
+    return addr.includes('/') ? list.includes(addr) : list.some((a) => a.split('/')[0] === addr);
+  }
+
+  async linkState(ifname: string = this.ifname): Promise<LinkState> {
+    const json = await run('ip', ['-n', this.ns, '-j', 'link', 'show', 'dev', ifname]);
+    const flags = (JSON.parse(json) as { flags?: string[] }[])[0]?.flags ?? [];
+    return { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP') };
+  }
+}
+
+class Host extends Member implements LabHost {
+  constructor(
+    lab: Lab,
+    readonly index: number,
+    ns: string,
+    address: string,
+    mac: string,
+  ) {
+    super(lab, ns, address, mac);
+  }
+
+  /** The bridge-side end of this host's veth pair. */
+  get port(): string {
+    return `h${this.index}`;
+  }
+
+  async cutLink(): Promise<void> {
+    await run('ip', ['-n', this.lab.bridgeNs, 'link', 'set', 'dev', this.port, 'down']);
+  }
+
+  async restoreLink(): Promise<void> {
+    await run('ip', ['-n', this.lab.bridgeNs, 'link', 'set', 'dev', this.port, 'up']);
+  }
+
+  async partition(): Promise<void> {
+    // The bridge-side veth end leaves the bridge but stays up, so the host keeps its carrier and
+    // keeps sending (adverts included) into a cable that leads nowhere, and hears nothing:
+    // unicast, broadcast and multicast are all gone, both ways. Setting the bridge port's STP
+    // state to "disabled" does the same until the port's carrier flaps (the host or the test
+    // bouncing eth0, or cutLink/restoreLink): with STP off the kernel then puts it straight back
+    // into forwarding and the partition silently ends. Detaching survives any flap. (tc drop
+    // filters would too, but this kernel has neither cls_matchall nor act_gact.)
+    await this.lab.setPortAttached(this.port, false);
+  }
+
+  async heal(): Promise<void> {
+    await this.lab.setPortAttached(this.port, true);
+  }
+}
+
+class Client extends Member implements LabClient {
+  async arpEntry(ip: string): Promise<{ mac: string; state: string } | undefined> {
+    const json = await run('ip', ['-n', this.ns, '-j', 'neigh', 'show', 'to', ip, 'dev', this.ifname]);
+    const entry = (JSON.parse(json) as { dst: string; lladdr?: string; state?: string[] }[]).find((e) => e.dst === ip);
+    return entry ? { mac: entry.lladdr ?? '', state: (entry.state ?? []).join(',') } : undefined;
+  }
+
+  async flushArp(): Promise<void> {
+    await run('ip', ['-n', this.ns, 'neigh', 'flush', 'dev', this.ifname]);
+  }
+
+  startPing(target: string, intervalMs = 5): PingMonitor {
+    const monitor = startPing(this.ns, target, intervalMs);
+    this.lab.track(monitor.process);
+    return monitor;
+  }
+}
+
+export class Lab {
+  readonly id: string;
+  readonly subnet: string;
+  readonly hosts: LabHost[];
+  readonly client: LabClient;
+  readonly bridgeNs: string;
+  private readonly processes = new Set<LabProcess>();
+  /**
+   * Namespaces this lab created itself. Teardown touches only these: if `ip netns add` fails
+   * because the name is taken (two labs given the same name), the other lab's namespaces survive.
+   */
+  private readonly created = new Set<string>();
+  private destroyed: Promise<void> | undefined;
+
+  private constructor(o: LabOptions) {
+    const hostCount = validateHostCount(o.hosts);
+    this.id = validateLabName(o.name ?? `${process.pid}-${++labCounter}`);
+    this.subnet = validateSubnet(o.subnet ?? '198.18.0');
+    const prefix = `${NAMESPACE_PREFIX}${this.id}`;
+    this.bridgeNs = `${prefix}-br`;
+    this.hosts = Array.from(
+      { length: hostCount },
+      (_, k) => new Host(this, k + 1, `${prefix}-h${k + 1}`, `${this.subnet}.${k + 1}`, labMac(k + 1)),
+    );
+    this.client = new Client(this, `${prefix}-c`, `${this.subnet}.${CLIENT_OCTET}`, labMac(CLIENT_OCTET));
+  }
+
+  static async create(o: LabOptions): Promise<Lab> {
+    const lab = new Lab(o);
+    // Registered before the first namespace exists, so a failure half-way, or the process
+    // dying during setup, still removes whatever was made.
+    registerLab(lab.id, lab.created);
+    try {
+      await lab.build();
+    } catch (err) {
+      await lab.destroy();
+      throw err;
+    }
+    return lab;
+  }
+
+  /** All namespaces of this lab, bridge last (deleted after the hosts so veths go first). */
+  get namespaces(): string[] {
+    return [...this.hosts.map((h) => h.ns), this.client.ns, this.bridgeNs];
+  }
+
+  /** Host by its 1-based index (host(1) is hosts[0]). */
+  host(index: number): LabHost {
+    const h = this.hosts[index - 1];
+    if (!h) throw new Error(`lab has hosts 1 to ${this.hosts.length}, asked for host ${index}`);
+    return h;
+  }
+
+  vip(n = 0): string {
+    return `${this.subnet}.${VIP_BASE + validateVipIndex(n)}`;
+  }
+
+  /** @internal Registers a process so destroy() stops it. */
+  track(p: LabProcess): LabProcess {
+    this.processes.add(p);
+    void p.exited.then(() => this.processes.delete(p));
+    return p;
+  }
+
+  /** @internal Attaches or detaches a bridge port and checks that the kernel really did it. */
+  async setPortAttached(port: string, attached: boolean): Promise<void> {
+    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, ...(attached ? ['master', BRIDGE] : ['nomaster'])]);
+    const json = await run('ip', ['-n', this.bridgeNs, '-j', 'link', 'show', 'dev', port]);
+    const master = (JSON.parse(json) as { master?: string }[])[0]?.master;
+    if ((master === BRIDGE) !== attached) {
+      throw new Error(`port ${port} in ${this.bridgeNs} has master ${String(master)} after ${attached ? 'attaching' : 'detaching'} it`);
+    }
+  }
+
+  /** Idempotent: stops every process the lab started, kills any other left in its namespaces, deletes them. */
+  destroy(): Promise<void> {
+    this.destroyed ??= this.teardown();
+    return this.destroyed;
+  }
+
+  private async build(): Promise<void> {
+    await Promise.all(this.namespaces.map((ns) => this.addNamespace(ns)));
+    // STP off and forward delay 0: ports forward as soon as they are up. Multicast snooping off:
+    // the CARP group must reach every port whatever IGMP state the bridge has learnt.
+    await run('ip', ['-n', this.bridgeNs, 'link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
+    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', BRIDGE, 'up']);
+    const members: { port: string; m: Member }[] = [
+      ...this.hosts.map((h) => ({ port: `h${h.index}`, m: h as Host })),
+      { port: 'c', m: this.client as Client },
+    ];
+    await Promise.all(members.map(({ port, m }) => this.attach(port, m)));
+  }
+
+  private async addNamespace(ns: string): Promise<void> {
+    await run('ip', ['netns', 'add', ns]);
+    this.created.add(ns);
+    await run('ip', ['-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
+    // CARP (as ucarp speaks it) is IPv4 only; without IPv6 the captures carry no router
+    // solicitations, MLD reports or DAD probes, only what the test is about.
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+  }
+
+  private async attach(port: string, m: Member): Promise<void> {
+    // The pair is created in the bridge namespace and its far end moved straight into the
+    // member's namespace as eth0, so no interface ever exists in the machine's own namespace.
+    await run('ip', ['-n', this.bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', m.ifname, 'netns', m.ns]);
+    await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'address', m.mac]);
+    await run('ip', ['-n', m.ns, 'addr', 'add', `${m.address}/24`, 'dev', m.ifname]);
+    await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'up']);
+    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, 'master', BRIDGE]);
+    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, 'up']);
+  }
+
+  private async teardown(): Promise<void> {
+    // Polite first: SIGTERM lets ucarp/carpd with --shutdown run their down-scripts.
+    await Promise.all([...this.processes].map((p) => p.stop(2_000)));
+    // Then anything else still in the namespaces: scripts, daemons started with -B, strays.
+    // Hosts before the bridge, so the veth pairs disappear with their host end.
+    const namespaces = this.namespaces.filter((ns) => this.created.has(ns));
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const pids = (await Promise.all(namespaces.map((ns) => namespacePids(ns)))).flat();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const failures: string[] = [];
+    for (const ns of namespaces) {
+      const result = await exec('ip', ['netns', 'del', ns]);
+      // "No such file": someone (lab-clean.sh) deleted it already, which is what we wanted.
+      if (result.code !== 0 && !/No such file/.test(result.stderr)) {
+        failures.push(`${ns}: ${result.stderr.trim()}`);
+      } else {
+        this.created.delete(ns);
+      }
+    }
+    unregisterLab(this.id);
+    const left = (await listNamespaces()).filter((ns) => namespaces.includes(ns));
+    if (failures.length > 0 || left.length > 0) {
+      throw new Error(`lab ${this.id} teardown incomplete; still present: ${left.join(', ')}\n${failures.join('\n')}`);
+    }
+  }
+}
+
+async function namespacePids(ns: string): Promise<number[]> {
+  const result = await exec('ip', ['netns', 'pids', ns]);
+  return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+/** Names from `ip netns list` (which prints `name (id: N)` for namespaces with an id). */
+export async function listNamespaces(): Promise<string[]> {
+  const out = await run('ip', ['netns', 'list']);
+  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+}
