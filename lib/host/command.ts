@@ -1,0 +1,81 @@
+import { execa } from 'execa';
+
+/**
+ * One short-lived command (`ip`, `arping`) with a deadline. It never throws for a failing
+ * command: the callers decide whether a failure matters (adding an address that is already there
+ * is a success) and log it once. No shell is involved: arguments go to the program as they are.
+ */
+
+export interface CommandOptions {
+  /** The command is sent SIGTERM at this point, then SIGKILL one second later. */
+  timeoutMs: number;
+  /**
+   * Words put in front of the command, e.g. ['ip', 'netns', 'exec', 'lab-a'] in tests. The
+   * daemon runs inside its namespace already and passes none.
+   */
+  prefix?: readonly string[];
+}
+
+export interface CommandResult {
+  /** undefined when the program could not be started or was killed by a signal. */
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  /** true for a non-zero exit, a signal, a timeout, or a program that could not be started. */
+  failed: boolean;
+  signal?: string;
+  /** Set when the program could not be started at all (ENOENT, EACCES...): execa's message. */
+  spawnError?: string;
+}
+
+/** Output of `ip`/`arping` is a few lines; anything near this is a runaway. */
+const MAX_BUFFER = 1024 * 1024;
+const FORCE_KILL_AFTER_MS = 1000;
+
+export async function runCommand(file: string, args: readonly string[], opts: CommandOptions): Promise<CommandResult> {
+  const [program, ...argv] = opts.prefix && opts.prefix.length > 0 ? [...opts.prefix, file, ...args] : [file, ...args];
+  const result = await execa(program!, argv, {
+    reject: false,
+    timeout: opts.timeoutMs,
+    forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+    stdin: 'ignore',
+    maxBuffer: MAX_BUFFER,
+    // `ip` messages are what we log and match; keep them in English whatever the host's locale.
+    env: { LC_ALL: 'C' },
+  });
+  const started = result.exitCode !== undefined || result.signal !== undefined || result.timedOut;
+  const out: CommandResult = {
+    exitCode: result.exitCode,
+    stdout: typeof result.stdout === 'string' ? result.stdout : '',
+    stderr: typeof result.stderr === 'string' ? result.stderr : '',
+    timedOut: result.timedOut,
+    failed: result.failed,
+  };
+  if (result.signal !== undefined) out.signal = result.signal;
+  if (!started) out.spawnError = oneLine(result.shortMessage ?? result.message ?? 'cannot start');
+  return out;
+}
+
+/** Collapses a multi-line message (stderr, execa's error text) into one log line. */
+export function oneLine(text: string, maxLength = 500): string {
+  const line = text
+    .split(/\r?\n/)
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join(' | ');
+  return line.length > maxLength ? `${line.slice(0, maxLength)}...` : line;
+}
+
+/** "exit status 2", "killed by SIGTERM", "timed out after 3000 ms", "cannot start: ..." */
+export function describeFailure(result: CommandResult, timeoutMs: number): string {
+  if (result.spawnError !== undefined) return `cannot start: ${result.spawnError}`;
+  if (result.timedOut) return `timed out after ${timeoutMs} ms`;
+  if (result.signal !== undefined) return `killed by ${result.signal}`;
+  return `exit status ${String(result.exitCode)}`;
+}
+
+/** For log lines: the command as an operator would type it. */
+export function formatCommand(file: string, args: readonly string[]): string {
+  return [file, ...args].map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word))).join(' ');
+}

@@ -1,0 +1,191 @@
+import { describeFailure, formatCommand, oneLine, runCommand, type CommandResult } from './command.js';
+import type { HostLogger } from './types.js';
+import { checkCommandPrefix, checkInteger, checkInterfaceName, checkIpv4 } from './validate.js';
+
+/**
+ * The virtual address on the interface, through `ip -4 addr`. Every operation is idempotent —
+ * adding an address that is there and removing one that is not are successes — because the
+ * state machine may ask twice (a shutdown right after a step-down) and a crashed run may have
+ * left the address behind. Failures are one log line with ip's own message and a `false`
+ * return; nothing here throws at run time.
+ *
+ * Plain `ip addr add`: no `nodad` (IPv4 has no duplicate address detection), no
+ * `noprefixroute` or lifetimes — the address behaves like one an operator added by hand, which
+ * is what ucarp's vip-up script does.
+ */
+
+export interface VipManagerOptions {
+  interface: string;
+  vip: string;
+  /** Prefix length of the VIP, 0..32 (ucarp's scripts usually add a /32 or the subnet's). */
+  prefix: number;
+  /** `label` for `ip addr add`, e.g. "eth0:ucarp" so `ifconfig`-era tools show an alias. */
+  label?: string;
+  log: HostLogger;
+  /** Command prefix for tests (['ip', 'netns', 'exec', ns]); the daemon passes none. */
+  commandPrefix?: readonly string[];
+  /** Deadline for each `ip` call; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+
+// What the kernel says, old iproute2 (netlink errno) and new (extack) wording. These only pick
+// the log level: the outcome is confirmed by reading the addresses back.
+const ALREADY_PRESENT = /File exists|Address already assigned/i;
+const NOT_PRESENT = /Cannot assign requested address|Address not found/i;
+
+interface AddrInfo {
+  family?: string;
+  local?: string;
+  prefixlen?: number;
+}
+
+export class VipManager {
+  private readonly ifname: string;
+  private readonly vip: string;
+  private readonly prefixLength: number;
+  private readonly label: string | undefined;
+  private readonly log: HostLogger;
+  private readonly commandPrefix: readonly string[] | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(o: VipManagerOptions) {
+    checkInterfaceName('interface', o.interface);
+    checkIpv4('vip', o.vip);
+    checkInteger('prefix', o.prefix, 0, 32);
+    if (o.label !== undefined) checkLabel(o.label);
+    checkCommandPrefix('commandPrefix', o.commandPrefix);
+    if (o.timeoutMs !== undefined) checkInteger('timeoutMs', o.timeoutMs, 1, 600_000);
+    this.ifname = o.interface;
+    this.vip = o.vip;
+    this.prefixLength = o.prefix;
+    this.label = o.label;
+    this.log = o.log;
+    this.commandPrefix = o.commandPrefix;
+    this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  private get cidr(): string {
+    return `${this.vip}/${this.prefixLength}`;
+  }
+
+  /** Adds vip/prefix. true when the address is on the interface afterwards. */
+  async add(): Promise<boolean> {
+    const args = ['-4', 'addr', 'add', this.cidr, 'dev', this.ifname];
+    if (this.label !== undefined) args.push('label', this.label);
+    const result = await this.ip(args);
+    if (!result.failed) {
+      this.log.debug(`added ${this.cidr} to ${this.ifname}`);
+      return true;
+    }
+    if (result.spawnError === undefined && !result.timedOut) {
+      // "File exists": most likely there already. Read back rather than trust the wording.
+      const prefixes = await this.vipPrefixes(true);
+      if (prefixes?.includes(this.prefixLength)) {
+        this.log.debug(`${this.cidr} already on ${this.ifname}${ALREADY_PRESENT.test(result.stderr) ? '' : ` (${oneLine(result.stderr)})`}`);
+        return true;
+      }
+    }
+    this.logFailure('cannot add', args, result);
+    return false;
+  }
+
+  /** Removes vip/prefix (that prefix only; see removeStale). true when it is gone afterwards. */
+  async remove(): Promise<boolean> {
+    const args = ['-4', 'addr', 'del', this.cidr, 'dev', this.ifname];
+    const result = await this.ip(args);
+    if (!result.failed) {
+      this.log.debug(`removed ${this.cidr} from ${this.ifname}`);
+      return true;
+    }
+    if (result.spawnError === undefined && !result.timedOut) {
+      const prefixes = await this.vipPrefixes(true);
+      if (prefixes !== undefined && !prefixes.includes(this.prefixLength)) {
+        this.log.debug(`${this.cidr} not on ${this.ifname}, nothing to remove${NOT_PRESENT.test(result.stderr) ? '' : ` (${oneLine(result.stderr)})`}`);
+        return true;
+      }
+    }
+    this.logFailure('cannot remove', args, result);
+    return false;
+  }
+
+  /**
+   * Removes every copy of the VIP on the interface whatever its prefix length — an earlier run
+   * that crashed, or one configured with another prefix, may have left one behind, and it would
+   * answer ARP next to the real master's. Returns how many were removed.
+   */
+  async removeStale(): Promise<number> {
+    const prefixes = await this.vipPrefixes();
+    if (prefixes === undefined) return 0;
+    let removed = 0;
+    for (const prefixlen of prefixes) {
+      const args = ['-4', 'addr', 'del', `${this.vip}/${prefixlen}`, 'dev', this.ifname];
+      const result = await this.ip(args);
+      if (!result.failed) {
+        removed++;
+        this.log.debug(`removed stale ${this.vip}/${prefixlen} from ${this.ifname}`);
+      } else if (!NOT_PRESENT.test(result.stderr)) {
+        this.logFailure('cannot remove stale address', args, result);
+      }
+    }
+    return removed;
+  }
+
+  /** Whether the VIP is on the interface, with any prefix length. */
+  async isPresent(): Promise<boolean> {
+    const prefixes = await this.vipPrefixes();
+    return prefixes !== undefined && prefixes.length > 0;
+  }
+
+  /**
+   * The prefix lengths the VIP has on the interface ([] when absent), or undefined when the
+   * addresses could not be read (logged). JSON output, because the text form's layout has
+   * changed between iproute2 versions and labels make it harder to parse. `quiet` when it only
+   * double-checks a failed add/del: that failure gets the one log line.
+   */
+  private async vipPrefixes(quiet = false): Promise<number[] | undefined> {
+    const args = ['-j', '-4', 'addr', 'show', 'dev', this.ifname];
+    const result = await this.ip(args);
+    if (result.failed) {
+      if (!quiet) this.logFailure('cannot list addresses', args, result);
+      return undefined;
+    }
+    try {
+      const links = JSON.parse(result.stdout === '' ? '[]' : result.stdout) as Array<{ addr_info?: AddrInfo[] }>;
+      const prefixes: number[] = [];
+      for (const link of links) {
+        for (const addr of link.addr_info ?? []) {
+          if (addr.family === 'inet' && addr.local === this.vip && typeof addr.prefixlen === 'number') {
+            prefixes.push(addr.prefixlen);
+          }
+        }
+      }
+      return prefixes;
+    } catch (error) {
+      this.log.error(`cannot parse the output of ip ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+  }
+
+  private ip(args: string[]): Promise<CommandResult> {
+    const options: { timeoutMs: number; prefix?: readonly string[] } = { timeoutMs: this.timeoutMs };
+    if (this.commandPrefix !== undefined) options.prefix = this.commandPrefix;
+    return runCommand('ip', args, options);
+  }
+
+  private logFailure(what: string, args: string[], result: CommandResult): void {
+    const stderr = oneLine(result.stderr);
+    this.log.error(
+      `${what} ${this.cidr} on ${this.ifname}: ${formatCommand('ip', args)}: ${describeFailure(result, this.timeoutMs)}` +
+        (stderr !== '' ? `: ${stderr}` : ''),
+    );
+  }
+}
+
+function checkLabel(label: string): void {
+  // The kernel keeps at most 15 bytes (IFNAMSIZ - 1); ip refuses longer ones with a vaguer message.
+  if (typeof label !== 'string' || label.length === 0 || Buffer.byteLength(label) > 15 || /\s/.test(label)) {
+    throw new TypeError(`label must be 1-15 bytes without spaces (e.g. "eth0:ucarp"), got ${JSON.stringify(label)}`);
+  }
+}

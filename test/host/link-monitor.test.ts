@@ -1,0 +1,135 @@
+import { performance } from 'node:perf_hooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LinkMonitor } from '../../lib/host/link-monitor.js';
+import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
+
+// A veth pair between two namespaces this file creates: setting the far end down takes the
+// carrier away from the near end, like a pulled cable or a dead switch port.
+const lab = new NetnsLab('link');
+let ns: string;
+let peer: string;
+const IF = 'mon0';
+const PEER_IF = 'mon1';
+const monitors: LinkMonitor[] = [];
+
+beforeAll(() => {
+  NetnsLab.requireNetns();
+  ns = lab.add('a');
+  peer = lab.add('b');
+  lab.veth(ns, IF, peer, PEER_IF);
+});
+
+afterEach(() => {
+  for (const monitor of monitors.splice(0)) monitor.stop();
+  ip(['-n', ns, 'link', 'set', IF, 'up']);
+  ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
+});
+
+afterAll(() => lab.destroy());
+
+function monitor(log: RecordingLogger, ifname = IF): { mon: LinkMonitor; events: Array<{ up: boolean; at: number }> } {
+  const mon = new LinkMonitor({ interface: ifname, log, commandPrefix: ['ip', 'netns', 'exec', ns] });
+  monitors.push(mon);
+  const events: Array<{ up: boolean; at: number }> = [];
+  mon.on('change', (up) => events.push({ up, at: performance.now() }));
+  return { mon, events };
+}
+
+/** Pids of the processes in our test namespace: the `ip monitor` is the only one. */
+function pidsInNamespace(): number[] {
+  return ip(['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
+}
+
+describe('LinkMonitor in a network namespace', () => {
+  it('reports carrier loss and return within a fraction of a second, once each', async () => {
+    const log = new RecordingLogger();
+    const { mon, events } = monitor(log);
+    expect(await mon.start()).toBe(true);
+    expect(mon.up).toBe(true);
+    // Steady state: let `ip monitor` subscribe (a change right after start is covered below).
+    await new Promise((r) => setTimeout(r, 300));
+
+    const t0 = performance.now();
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
+    expect(await waitFor(() => events.length >= 1, 2000, 2)).toBe(true);
+    const downLatency = events[0]!.at - t0;
+
+    const t1 = performance.now();
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
+    expect(await waitFor(() => events.length >= 2, 2000, 2)).toBe(true);
+    const upLatency = events[1]!.at - t1;
+
+    console.log(`link monitor: carrier loss seen after ${downLatency.toFixed(1)} ms, carrier back after ${upLatency.toFixed(1)} ms`);
+    expect(events.map((e) => e.up)).toEqual([false, true]);
+    // The kernel's linkwatch sends a carrier-loss notification up to 1 s late (at most one
+    // non-urgent batch per second); carrier-up is urgent and immediate. Our part is a few ms.
+    expect(downLatency).toBeLessThan(1100);
+    expect(upLatency).toBeLessThan(250);
+
+    // A change that is not about carrier (MTU) produces a monitor line but no event.
+    ip(['-n', ns, 'link', 'set', IF, 'mtu', '1400']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(events).toHaveLength(2);
+    expect(mon.up).toBe(true);
+    expect(log.at('error')).toEqual([]);
+  });
+
+  it('reports a change made right after start() (before `ip monitor` has subscribed)', async () => {
+    const { mon, events } = monitor(new RecordingLogger());
+    expect(await mon.start()).toBe(true);
+    const t0 = performance.now();
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
+    expect(await waitFor(() => events.length === 1, 1000, 2)).toBe(true);
+    console.log(`link monitor: change right after start seen after ${(events[0]!.at - t0).toFixed(1)} ms`);
+    expect(mon.up).toBe(false);
+  });
+
+  it('counts an administratively down interface as down', async () => {
+    const { mon, events } = monitor(new RecordingLogger());
+    expect(await mon.start()).toBe(true);
+    ip(['-n', ns, 'link', 'set', IF, 'down']);
+    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    expect(mon.up).toBe(false);
+    ip(['-n', ns, 'link', 'set', IF, 'up']);
+    expect(await waitFor(() => events.length === 2, 2000, 2)).toBe(true);
+    expect(events.map((e) => e.up)).toEqual([false, true]);
+  });
+
+  it('starts as down when the carrier is already gone', async () => {
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
+    const { mon, events } = monitor(new RecordingLogger());
+    expect(await mon.start()).toBe(false);
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
+    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    expect(mon.up).toBe(true);
+  });
+
+  it('restarts `ip monitor` when it dies, logs it once, and keeps reporting', async () => {
+    const log = new RecordingLogger();
+    const { mon, events } = monitor(log);
+    await mon.start();
+    const [pid] = pidsInNamespace();
+    expect(pid).toBeDefined();
+    process.kill(pid!, 'SIGKILL'); // the ip monitor we started
+    expect(await waitFor(() => pidsInNamespace().length === 1 && pidsInNamespace()[0] !== pid, 3000)).toBe(true);
+    expect(log.at('warn')).toEqual([`ip monitor for ${IF} exited unexpectedly (killed by SIGKILL); restarting in 100 ms`]);
+    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
+    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    expect(mon.up).toBe(false);
+  });
+
+  it('stop() ends the `ip monitor` process', async () => {
+    const { mon } = monitor(new RecordingLogger());
+    await mon.start();
+    expect(pidsInNamespace()).toHaveLength(1);
+    mon.stop();
+    expect(await waitFor(() => pidsInNamespace().length === 0, 2000)).toBe(true);
+  });
+
+  it('treats a missing interface as down, with a warning', async () => {
+    const log = new RecordingLogger();
+    const { mon } = monitor(log, 'nosuch0');
+    expect(await mon.start()).toBe(false);
+    expect(log.at('warn')).toEqual(['link monitor: interface nosuch0 does not exist']);
+  });
+});
