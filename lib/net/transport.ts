@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import raw, { type Socket } from 'raw-socket';
+
+/**
+ * The CARP socket: a raw IPv4 socket for protocol 112, the only importer of raw-socket.
+ *
+ * We write the IP header ourselves (IP_HDRINCL) so the datagram is the one ucarp puts on the
+ * wire: TOS low-delay, DF, TTL 255, source = --srcip whatever address the kernel would pick.
+ * ucarp writes whole Ethernet frames with a 00:00:5e:00:00:<vhid> source MAC through pcap; a
+ * raw IP socket sends from the interface's own MAC, which receivers do not check.
+ */
+
+// Linux values from <linux/in.h> and <asm-generic/socket.h>; raw-socket exports only a few.
+const SOL_SOCKET = 1;
+const SO_BROADCAST = 6;
+const SO_BINDTODEVICE = 25;
+const IPPROTO_IP = 0;
+const IP_HDRINCL = 3;
+const IP_MULTICAST_IF = 32;
+const IP_MULTICAST_TTL = 33;
+const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+const IPPROTO_CARP = 112;
+
+export interface TransportOptions {
+  readonly interface: string;
+  readonly srcip: string;
+  readonly group: string;
+  /** ucarp -M: send in link-layer broadcast frames; the IP destination stays the group. */
+  readonly noMcast: boolean;
+}
+
+export interface TransportEvents {
+  packet: [datagram: Buffer];
+  error: [error: Error];
+}
+
+/** struct ip_mreqn: group, local address, interface index. */
+function ipMreqn(group: string, local: string, ifindex: number): Buffer {
+  const b = Buffer.alloc(12);
+  group.split('.').forEach((o, i) => b.writeUInt8(Number(o), i));
+  local.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
+  b.writeInt32LE(ifindex, 8);
+  return b;
+}
+
+export function interfaceIndex(name: string): number {
+  const text = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8');
+  return Number.parseInt(text, 10);
+}
+
+export class CarpTransport extends EventEmitter<TransportEvents> {
+  private readonly socket: Socket;
+  private closed = false;
+  /** Where sendto() aims: the group, or the limited broadcast address with --nomcast. */
+  private readonly sendTo: string;
+
+  constructor(private readonly o: TransportOptions) {
+    super();
+    const ifindex = interfaceIndex(o.interface);
+    this.socket = raw.createSocket({ protocol: IPPROTO_CARP, bufferSize: 2048 });
+    const s = this.socket;
+    // Bound to the interface: a host with several interfaces never hears or sends the
+    // adverts of one on another.
+    const dev = Buffer.from(`${o.interface}\0`);
+    s.setOption(SOL_SOCKET, SO_BINDTODEVICE, dev, dev.length);
+    s.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+    s.setOption(IPPROTO_IP, IP_MULTICAST_TTL, 255);
+    // Our own adverts need not come back to us (the input checks would drop them anyway).
+    s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    const mreqn = ipMreqn(o.group, o.srcip, ifindex);
+    s.setOption(IPPROTO_IP, IP_MULTICAST_IF, mreqn, mreqn.length);
+    // Joined even with --nomcast: the kernel delivers a datagram for 224.0.0.18 only to
+    // members of the group, whatever link-layer address the frame carried.
+    s.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+    if (o.noMcast) {
+      // With IP_HDRINCL the kernel routes by the sendto() address but keeps our header, so
+      // sending to 255.255.255.255 puts the group-addressed datagram in a broadcast frame,
+      // which is what ucarp -M writes.
+      s.setOption(SOL_SOCKET, SO_BROADCAST, 1);
+      this.sendTo = '255.255.255.255';
+    } else {
+      this.sendTo = o.group;
+    }
+    s.on('message', (buffer) => {
+      // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
+      this.emit('packet', buffer);
+    });
+    s.on('error', (error) => this.emit('error', error));
+  }
+
+  /** Sends a whole IPv4 datagram (header included); resolves once the kernel took it. */
+  send(datagram: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new Error('transport closed'));
+        return;
+      }
+      this.socket.send(datagram, 0, datagram.length, this.sendTo, null, (error) => {
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
