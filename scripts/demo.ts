@@ -4,7 +4,7 @@
 // master cleanly. Everything is explained as it happens.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Lab, type LabHost, type LabProcess } from './lab/lab.js';
+import { Lab, waitFor, type LabHost, type LabProcess } from './lab/lab.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CARPD = `${ROOT}bin/carpd`;
@@ -13,34 +13,9 @@ const say = (text = '') => process.stdout.write(`${text}\n`);
 const step = (n: number, text: string) => say(`\n${n}. ${text}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-async function holders(lab: Lab): Promise<LabHost[]> {
-  const has = await Promise.all(lab.hosts.map((h) => h.hasAddress(lab.vip())));
-  return lab.hosts.filter((_, i) => has[i]);
-}
-
-async function stableMaster(lab: Lab, timeoutMs: number): Promise<LabHost> {
-  let candidate: LabHost | undefined;
-  let since = 0;
-  return until(async () => {
-    const h = await holders(lab);
-    const only = h.length === 1 ? h[0] : undefined;
-    if (only !== candidate) {
-      candidate = only;
-      since = Date.now();
-    }
-    return candidate && Date.now() - since > 1000 ? candidate : undefined;
-  }, timeoutMs, 'a single master');
-}
+/** Polls until probe returns something truthy; demo steps read better with a short name. */
+const until = <T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, what: string) =>
+  waitFor(probe, timeoutMs, 20, what);
 
 function name(h: LabHost): string {
   return `host${h.index} (${h.address})`;
@@ -95,7 +70,7 @@ async function main(): Promise<number> {
     const d2 = h2.spawn(process.execPath, args(h2, 100));
     const daemons = new Map<LabHost, LabProcess>([[h1, d1], [h2, d2]]);
     say('   Both start as BACKUP and listen for 3 s (3 missed adverts) before claiming the VIP...');
-    let master = await stableMaster(lab, 15_000);
+    let master = await lab.waitForSingleHolder(15_000, 1_000);
     say(`   -> ${name(master)} is MASTER and holds ${vip}.`);
     show(d1);
     show(d2);
@@ -127,7 +102,7 @@ async function main(): Promise<number> {
     await master.restoreLink();
     await sleep(2_500);
     say(`   ${name(master)} has carrier again and rejoins as BACKUP; without --preempt the current`);
-    say(`   master keeps the VIP, so nothing moves: holders now: ${(await holders(lab)).map(name).join(', ')}.`);
+    say(`   master keeps the VIP, so nothing moves: holders now: ${(await lab.vipHolders()).map(name).join(', ')}.`);
     show(daemons.get(master)!);
     master = backup;
 

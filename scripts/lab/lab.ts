@@ -11,6 +11,7 @@
 import { exec, run, type CommandResult } from './command.js';
 import { assertLabNamespace, spawnInNamespace, type LabProcess, type SpawnOptions } from './process.js';
 import { startPing, type PingMonitor } from './ping.js';
+import { waitFor } from './wait.js';
 import { registerLab, unregisterLab } from './registry.js';
 import {
   CLIENT_OCTET,
@@ -28,6 +29,7 @@ export { parsePingOutput, analysePing, type PingMonitor, type PingReport, type P
 export type { LabProcess, ProcessExit, SpawnOptions } from './process.js';
 export type { CommandResult } from './command.js';
 export { NAMESPACE_PREFIX } from './safety.js';
+export { waitFor } from './wait.js';
 
 export interface LabOptions {
   hosts: number;
@@ -236,6 +238,37 @@ export class Lab {
 
   vip(n = 0): string {
     return `${this.subnet}.${VIP_BASE + validateVipIndex(n)}`;
+  }
+
+  /** The hosts that have VIP n on their interface right now. */
+  async vipHolders(n = 0): Promise<LabHost[]> {
+    const vip = this.vip(n);
+    const has = await Promise.all(this.hosts.map((h) => h.hasAddress(vip)));
+    return this.hosts.filter((_, k) => has[k]);
+  }
+
+  /**
+   * Waits until one and the same host alone has held VIP n for stableMs. Right after an
+   * election two hosts may both hold it for a moment (both claim, one yields), and a single
+   * sample would catch that transition.
+   */
+  async waitForSingleHolder(timeoutMs: number, stableMs = 1_500, n = 0): Promise<LabHost> {
+    let candidate: LabHost | undefined;
+    let since = 0;
+    return waitFor(
+      async () => {
+        const holders = await this.vipHolders(n);
+        const only = holders.length === 1 ? holders[0] : undefined;
+        if (only !== candidate) {
+          candidate = only;
+          since = Date.now();
+        }
+        return candidate && Date.now() - since >= stableMs ? candidate : undefined;
+      },
+      timeoutMs,
+      50,
+      `one host alone holding ${this.vip(n)} for ${stableMs} ms`,
+    );
   }
 
   /** @internal Registers a process so destroy() stops it. */

@@ -1,7 +1,6 @@
 // Starting the real carpd (bin/carpd, built into dist/ by the global setup) on a lab host.
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost, LabProcess } from '../../scripts/lab/lab.js';
-import { waitFor } from './lab.js';
 
 export const CARPD = fileURLToPath(new URL('../../bin/carpd', import.meta.url));
 
@@ -31,32 +30,13 @@ export function startCarpd(lab: Lab, host: LabHost, o: CarpdOptions = {}): LabPr
   return host.spawn(process.execPath, [CARPD, ...carpdArgs(lab, host, o)]);
 }
 
-export async function vipHolders(lab: Lab): Promise<LabHost[]> {
-  const has = await Promise.all(lab.hosts.map((h) => h.hasAddress(lab.vip())));
-  return lab.hosts.filter((_, k) => has[k]);
+export function vipHolders(lab: Lab): Promise<LabHost[]> {
+  return lab.vipHolders();
 }
 
-/**
- * Waits until one and the same host alone has held the VIP for stableMs; right after an
- * election two hosts may both hold it for a moment, and one sample would catch that.
- */
-export async function singleMaster(lab: Lab, timeoutMs: number, stableMs = 1_500): Promise<LabHost> {
-  let candidate: LabHost | undefined;
-  let since = 0;
-  return waitFor(
-    async () => {
-      const h = await vipHolders(lab);
-      const only = h.length === 1 ? h[0] : undefined;
-      if (only !== candidate) {
-        candidate = only;
-        since = Date.now();
-      }
-      return candidate && Date.now() - since >= stableMs ? candidate : undefined;
-    },
-    timeoutMs,
-    50,
-    `one host alone holding the VIP for ${stableMs} ms`,
-  );
+/** See Lab.waitForSingleHolder. */
+export function singleMaster(lab: Lab, timeoutMs: number, stableMs = 1_500): Promise<LabHost> {
+  return lab.waitForSingleHolder(timeoutMs, stableMs);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

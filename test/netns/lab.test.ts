@@ -106,29 +106,8 @@ describe('lab with the real ucarp, two hosts', () => {
       '-u', UP_SCRIPT, '-d', DOWN_SCRIPT, '-z', '-f', 'none',
     ]);
 
-  const holders = async (lab: Lab): Promise<LabHost[]> => {
-    const has = await Promise.all(lab.hosts.map((h) => h.hasAddress(lab.vip())));
-    return lab.hosts.filter((_, k) => has[k]);
-  };
-
-  /**
-   * Waits until one and the same host alone has held the VIP for stableMs: right after an
-   * election both hosts can hold it for a moment (both claim, then one yields), and a single
-   * sample would catch that transition.
-   */
-  const singleMaster = async (lab: Lab, timeoutMs: number, stableMs = 1_500): Promise<LabHost> => {
-    let candidate: LabHost | undefined;
-    let since = 0;
-    return waitFor(async () => {
-      const h = await holders(lab);
-      const only = h.length === 1 ? h[0] : undefined;
-      if (only !== candidate) {
-        candidate = only;
-        since = Date.now();
-      }
-      return candidate && Date.now() - since >= stableMs ? candidate : undefined;
-    }, timeoutMs, 100, `one host alone holding the VIP for ${stableMs} ms`);
-  };
+  const holders = (lab: Lab): Promise<LabHost[]> => lab.vipHolders();
+  const singleMaster = (lab: Lab, timeoutMs: number): Promise<LabHost> => lab.waitForSingleHolder(timeoutMs);
 
   it('builds hosts with fixed MACs and addresses, all reachable over the bridge', async () => {
     const lab = getLab();
