@@ -24,6 +24,8 @@ export interface Occurrence {
   readonly negated: boolean;
   /** The value, for options that take one. */
   readonly value: string | undefined;
+  /** Where a config file set it ("/etc/carpd/a.conf line 3"); absent for the command line. */
+  readonly origin?: string;
 }
 
 export interface TokenizedArgs {
@@ -32,13 +34,13 @@ export interface TokenizedArgs {
   readonly problems: readonly UsageError[];
 }
 
-interface LongMatch {
+export interface LongMatch {
   readonly option: OptionSpec;
   readonly negated: boolean;
 }
 
 /** Every spelling a long option can be matched by, including `no-<name>` for negatable ones. */
-const LONG_SPELLINGS: ReadonlyMap<string, LongMatch> = new Map<string, LongMatch>([
+export const LONG_SPELLINGS: ReadonlyMap<string, LongMatch> = new Map<string, LongMatch>([
   ...[...OPTIONS_BY_LONG_NAME].map(([name, option]): [string, LongMatch] => [name, { option, negated: false }]),
   ...[...OPTIONS_BY_LONG_NAME.values()]
     .filter((option) => option.negatable === true)

@@ -44,6 +44,9 @@ export async function main(argv: string[], dependencies: Partial<MainDependencie
       stdout.write(outcome.text);
       return 0;
     case 'run':
+      for (const warning of outcome.warnings) {
+        stderr.write(`carpd: ${warning}\n`);
+      }
       return runDaemon(outcome.config);
   }
 }

@@ -214,6 +214,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'label for the virtual address (ip addr ... label <label>), e.g. eth0:carp',
   },
   {
+    name: 'config',
+    placeholder: 'file',
+    expects: 'a readable file of option lines (name=value, name value, or a bare switch name)',
+    description:
+      'read options from <file>, one per line, long names without dashes (pass=secret); the command line overrides it',
+  },
+  {
     name: 'version',
     description: 'print the carpd version',
   },

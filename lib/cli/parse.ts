@@ -16,7 +16,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { invalidValue, missingOption, UsageError } from './errors.js';
-import { tokenize } from './getopt.js';
+import { parseConfigFile } from './config-file.js';
+import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
 import type { SystemProbe } from './system.js';
@@ -31,7 +32,12 @@ import {
 import { readWithYargs, type RawOptions } from './yargs.js';
 
 export type ParseOutcome =
-  | { readonly kind: 'run'; readonly config: Config }
+  | {
+      readonly kind: 'run';
+      readonly config: Config;
+      /** Not errors, but worth a line on stderr (a password in a file every user can read). */
+      readonly warnings: readonly string[];
+    }
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version'; readonly text: string };
 
@@ -59,7 +65,50 @@ export function parseCommandLine(argv: readonly string[], system: SystemProbe): 
   if (firstProblem !== undefined) {
     throw firstProblem;
   }
-  return { kind: 'run', config: buildConfig(readWithYargs(occurrences), system) };
+  const warnings: string[] = [];
+  const fromCommandLine = occurrences.filter((occurrence) => occurrence.option.name !== 'config');
+  const all = [...readConfigOption(occurrences, system, warnings), ...fromCommandLine];
+  try {
+    return { kind: 'run', config: buildConfig(readWithYargs(all), system), warnings };
+  } catch (error) {
+    throw error instanceof UsageError ? withOrigin(error, all) : error;
+  }
+}
+
+/**
+ * The options of the --config file (the last one given, as for any repeated option), to be
+ * placed before the command line's so that the command line overrides the file.
+ */
+function readConfigOption(occurrences: readonly Occurrence[], system: SystemProbe, warnings: string[]): Occurrence[] {
+  const given = occurrences.filter((occurrence) => occurrence.option.name === 'config').at(-1)?.value;
+  if (given === undefined) {
+    return [];
+  }
+  const path = resolve(system.cwd(), given);
+  let file: { text: string; mode: number };
+  try {
+    file = system.readTextFile(path);
+  } catch (error) {
+    throw invalidValue('--config', 'a readable file', given, (error as Error).message);
+  }
+  const content = parseConfigFile(path, file.text);
+  if (content.holdsPassword && (file.mode & 0o004) !== 0) {
+    warnings.push(`warning: ${path} holds the password and every user can read it: chmod 600 ${path}`);
+  }
+  return [...content.occurrences];
+}
+
+/**
+ * A value that came from the config file is named there: "--vhid must be ..., got "300"" gains
+ * "(set in /etc/carpd/a.conf line 3)", so the operator looks in the right place.
+ */
+function withOrigin(error: UsageError, occurrences: readonly Occurrence[]): UsageError {
+  const name = /^--([a-z][a-z-]*)/.exec(error.message)?.[1];
+  const last = occurrences.filter((occurrence) => occurrence.option.name === name).at(-1);
+  if (last?.origin === undefined) {
+    return error;
+  }
+  return new UsageError(`${error.message} (set in ${last.origin})`);
 }
 
 /** The phrase after "must be" for an option, from the option table. */

@@ -17,6 +17,11 @@ export interface SystemProbe {
    * empty file. Throws an Error with a one-line message naming the file when it is unreadable.
    */
   readFirstLine(path: string): string;
+  /**
+   * The whole file as UTF-8 and its permission bits (for the config file). Throws an Error with
+   * a one-line message naming the file when it is unreadable.
+   */
+  readTextFile(path: string): { readonly text: string; readonly mode: number };
   /** The directory relative script and pidfile paths are resolved against. */
   cwd(): string;
   /** carpd's version, from its package.json. */
@@ -57,6 +62,16 @@ export const realSystemProbe: SystemProbe = {
     }
     const newline = text.indexOf('\n');
     return newline === -1 ? text : text.slice(0, newline);
+  },
+
+  readTextFile(path) {
+    try {
+      const text = readFileSync(path, 'utf8');
+      return { text, mode: statSync(path).mode & 0o7777 };
+    } catch (error) {
+      const reason = (error as Error).message.split(',')[0] ?? 'unreadable';
+      throw new Error(`cannot read ${path}: ${reason}`);
+    }
   },
 
   cwd() {

@@ -101,3 +101,6 @@ const FACILITIES: ReadonlyMap<string, string> = new Map([
 export function parseFacility(text: string): string | undefined {
   return FACILITIES.get(text.toLowerCase());
 }
+
+/** Every facility name --facility accepts, for the man page and shell completion. */
+export const FACILITY_NAMES: readonly string[] = [...FACILITIES.keys()];

@@ -28,7 +28,7 @@ export interface RawOptions {
 const VALUE_GUARD = '\u{E000}';
 
 /** Options yargs must not know: they are answered before yargs runs (see parse.ts). */
-const ANSWERED_EARLIER = new Set(['help', 'version']);
+const ANSWERED_EARLIER = new Set(['help', 'version', 'config']);
 
 export function readWithYargs(occurrences: readonly Occurrence[]): RawOptions {
   const args = occurrences.map(({ option, negated, value }) => {

@@ -403,8 +403,8 @@ describe('help and version', () => {
     }
     expect(outcome.text).toContain('--mcastip');
     expect(outcome.text).toContain('--no-manage-vip');
-    expect(outcome.text).toContain('--interface=<if> (-i <if>): bind interface <if>');
-    expect(outcome.text).toContain('Sample usage');
+    expect(outcome.text).toContain('--interface=<if> (-i <if>): network interface that carries the VIP and the adverts (required)');
+    expect(outcome.text).toContain('Example: two hosts');
     expect(outcome.text).toMatch(/^carpd --interface=eth0 --srcip=10\.1\.1\.1/m);
     expect(outcome.text).toContain('carpd 1.2.3');
   });

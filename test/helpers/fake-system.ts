@@ -11,6 +11,8 @@ export interface FakeSystemOptions {
   readonly executables?: readonly string[];
   /** Absolute path → whole file content; readFirstLine cuts the first line out of it. */
   readonly files?: Readonly<Record<string, string>>;
+  /** Absolute path → permission bits for readTextFile (default 0o600). */
+  readonly modes?: Readonly<Record<string, number>>;
   readonly cwd?: string;
   readonly version?: string;
 }
@@ -20,6 +22,7 @@ export const DEFAULT_FAKE_SYSTEM: Required<FakeSystemOptions> = {
   interfaces: { eth0: ['10.1.1.1', '10.1.1.2'], lo: ['127.0.0.1'], eth1: [] },
   executables: ['/etc/vip-up.sh', '/etc/vip-down.sh', '/home/op/up.sh'],
   files: { '/etc/carp.pass': 'love\nsecond line ignored\n' },
+  modes: {},
   cwd: '/home/op',
   version: '9.8.7',
 };
@@ -44,6 +47,14 @@ export function fakeSystem(options: FakeSystemOptions = {}): SystemProbe & { rea
       }
       const newline = content.indexOf('\n');
       return newline === -1 ? content : content.slice(0, newline);
+    },
+    readTextFile(path) {
+      reads.push(path);
+      const text = settings.files[path];
+      if (text === undefined) {
+        throw new Error(`cannot read ${path}: ENOENT: no such file or directory`);
+      }
+      return { text, mode: settings.modes[path] ?? 0o600 };
     },
     cwd() {
       return settings.cwd;
