@@ -51,6 +51,7 @@ class Daemon {
   /** VIP and ARP work runs one step at a time so a GARP never precedes the address it announces. */
   private hostQueue: Promise<unknown> = Promise.resolve();
   private readonly pendingGarps = new Set<Promise<boolean>>();
+  private readonly garpCancel = new AbortController();
   private advertsSent = 0;
   private advertsReceived = 0;
   private sendErrors = 0;
@@ -128,7 +129,10 @@ class Daemon {
         noMcast: c.noMcast,
       });
     } catch (error) {
-      log.error(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}`);
+      const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
+        ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
+        : '';
+      log.error(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}${hint}`);
       await this.cleanup();
       return 1;
     }
@@ -209,6 +213,14 @@ class Daemon {
       });
     }
     process.on('SIGUSR1', () => this.logger.info(this.statusLine()));
+    // A bug must not leave the VIP answering on a host that stopped advertising: log it, give
+    // the address up with the usual shutdown path, exit 70 (EX_SOFTWARE).
+    const fatal = (what: string) => (error: unknown) => {
+      this.logger.error(`${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`.replace(/\n\s*/g, ' | '));
+      void this.shutdown('internal error', 70);
+    };
+    process.on('uncaughtException', fatal('uncaught exception'));
+    process.on('unhandledRejection', fatal('unhandled rejection'));
     process.on('SIGUSR2', () => this.dispatch({ type: 'stepDown' }));
   }
 
@@ -297,7 +309,12 @@ class Daemon {
    */
   private startGarp(): void {
     const c = this.config;
-    const sent = sendGratuitousArp({ interface: c.interface, vip: c.vip, log: this.logger });
+    const sent = sendGratuitousArp({
+      interface: c.interface,
+      vip: c.vip,
+      log: this.logger,
+      cancelSignal: this.garpCancel.signal,
+    });
     this.pendingGarps.add(sent);
     void sent.finally(() => this.pendingGarps.delete(sent));
   }
@@ -360,8 +377,10 @@ class Daemon {
     for (const timer of [...this.timers.keys()]) this.clearTimer(timer);
     if (this.config.manageVip) this.onHostQueue(() => this.vip.remove());
     await this.hostQueue;
-    await this.scripts.idle();
+    // Any arping still lingering has long sent its frame; the VIP is gone now anyway.
+    this.garpCancel.abort();
     await Promise.all(this.pendingGarps);
+    await this.scripts.idle();
     this.link?.stop();
     this.transport?.close();
     if (this.config.pidfile !== undefined) removePidfile(this.config.pidfile);

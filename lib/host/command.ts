@@ -14,6 +14,8 @@ export interface CommandOptions {
    * daemon runs inside its namespace already and passes none.
    */
   prefix?: readonly string[];
+  /** Aborting it kills the command at once (the daemon cancels arping at shutdown). */
+  cancelSignal?: AbortSignal;
 }
 
 export interface CommandResult {
@@ -22,6 +24,8 @@ export interface CommandResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** The caller aborted the command through cancelSignal. */
+  canceled: boolean;
   /** true for a non-zero exit, a signal, a timeout, or a program that could not be started. */
   failed: boolean;
   signal?: string;
@@ -43,13 +47,15 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
     maxBuffer: MAX_BUFFER,
     // `ip` messages are what we log and match; keep them in English whatever the host's locale.
     env: { LC_ALL: 'C' },
+    ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
   });
-  const started = result.exitCode !== undefined || result.signal !== undefined || result.timedOut;
+  const started = result.exitCode !== undefined || result.signal !== undefined || result.timedOut || result.isCanceled;
   const out: CommandResult = {
     exitCode: result.exitCode,
     stdout: typeof result.stdout === 'string' ? result.stdout : '',
     stderr: typeof result.stderr === 'string' ? result.stderr : '',
     timedOut: result.timedOut,
+    canceled: result.isCanceled,
     failed: result.failed,
   };
   if (result.signal !== undefined) out.signal = result.signal;

@@ -32,6 +32,8 @@ export interface GarpOptions {
   commandPrefix?: readonly string[];
   /** Deadline for the arping call; default 3000 ms (it takes ~1 s, see above). */
   timeoutMs?: number;
+  /** Aborting it kills arping: the frame left long before, only its 1 s linger is cut short. */
+  cancelSignal?: AbortSignal;
 }
 
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -50,9 +52,14 @@ export async function sendGratuitousArp(o: GarpOptions): Promise<boolean> {
   if (o.timeoutMs !== undefined) checkInteger('timeoutMs', o.timeoutMs, 1, 600_000);
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const args = garpCommand(o.interface, o.vip);
-  const options: { timeoutMs: number; prefix?: readonly string[] } = { timeoutMs };
+  const options: { timeoutMs: number; prefix?: readonly string[]; cancelSignal?: AbortSignal } = { timeoutMs };
   if (o.commandPrefix !== undefined) options.prefix = o.commandPrefix;
+  if (o.cancelSignal !== undefined) options.cancelSignal = o.cancelSignal;
   const result = await runCommand('arping', args, options);
+  if (result.canceled) {
+    o.log.debug(`arping for ${o.vip} on ${o.interface} cut short at shutdown`);
+    return true;
+  }
   if (!result.failed) {
     o.log.debug(`gratuitous ARP sent for ${o.vip} on ${o.interface}`);
     return true;

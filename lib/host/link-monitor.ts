@@ -135,6 +135,7 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
           stdout: '',
           stderr,
           timedOut: false,
+          canceled: false,
           failed: true,
           ...(result.signal !== undefined ? { signal: result.signal } : {}),
           ...(result.exitCode === undefined && result.signal === undefined ? { spawnError: oneLine(result.shortMessage ?? 'spawn failed') } : {}),

@@ -105,6 +105,23 @@ describe('gratuitous ARP with arping', () => {
     expect(await vip.remove()).toBe(true);
   });
 
+  it('cancelled after its frame left, arping stops at once and it is not an error', async () => {
+    const log = new RecordingLogger();
+    const vip = new VipManager({ interface: IF, vip: VIP, prefix: 32, log, commandPrefix: prefixFor(r1) });
+    expect(await vip.add()).toBe(true);
+    const { output } = await capture(`arp and arp[14:4] = 0x${VIP_HEX}`);
+    const cancel = new AbortController();
+    const t0 = performance.now();
+    const sent = sendGratuitousArp({ interface: IF, vip: VIP, log, commandPrefix: prefixFor(r1), cancelSignal: cancel.signal });
+    // The frame is out within a few ms; without the cancel arping would linger for ~1 s.
+    expect(await output).toContain(`Request who-has ${VIP} (ff:ff:ff:ff:ff:ff) tell ${VIP}`);
+    cancel.abort();
+    expect(await sent).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(800);
+    expect(log.at('error')).toEqual([]);
+    expect(await vip.remove()).toBe(true);
+  });
+
   it('moves a client\'s existing ARP entry for the VIP to the new master\'s MAC', async () => {
     const log = new RecordingLogger();
     const onR1 = new VipManager({ interface: IF, vip: VIP, prefix: 24, log, commandPrefix: prefixFor(r1) });
