@@ -1,3 +1,4 @@
+import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/carp.js';
 import type { Clock } from './clock.js';
 import { BackupVerdict, MasterVerdict, judgeMaster, judgeRivalMaster } from './election.js';
 import {
@@ -38,7 +39,7 @@ export const STEP_DOWN_HOLD_MS = 3000;
 export const DELAYED_GARP_ADVERTS = 2;
 
 /** OpenBSD's bow-out advert: the slowest possible interval, which every backup treats as dead. */
-export const BOW_OUT: AdvertTiming = Object.freeze({ advbase: 255, advskew: 255 });
+export const BOW_OUT: AdvertTiming = Object.freeze({ advbase: BOW_OUT_ADVBASE, advskew: BOW_OUT_ADVSKEW });
 
 export interface MachineConfig {
   readonly advbase: number;
@@ -183,7 +184,7 @@ export class CarpMachine {
     if (!this.linkUp || this.state === 'INIT') return;
     const now = this.clock.now();
     const theirs: AdvertTiming = { advbase: ad.advbase, advskew: ad.advskew };
-    const bowingOut = ad.advbase === BOW_OUT.advbase && ad.advskew === BOW_OUT.advskew;
+    const bowingOut = isBowOut(ad);
 
     if (this.state === 'MASTER') {
       if (bowingOut) {
