@@ -48,7 +48,10 @@ export enum BackupVerdict {
   Preempt = 'preempt',
   /** The master advertises so rarely it is bound to time out: treat it as down now. */
   MasterTimingOut = 'master-timing-out',
-  /** The master bowed out (advbase 255, advskew 255): take over at once. */
+  /**
+   * The master bowed out (advbase 255, advskew 255): the master is leaving. The backup takes
+   * over after its own skew time (see bowOutDelay256), not on the spot.
+   */
   BowOut = 'bow-out',
   /** A healthy master: restart the master-down timer. */
   Follow = 'follow',
@@ -61,13 +64,23 @@ export function judgeMaster(
   master: AdvertTiming,
   masterIsBowingOut: boolean,
 ): BackupVerdict {
+  if (masterIsBowingOut) return BackupVerdict.BowOut;
   const theirs = advertisementInterval256(master);
   if (preempt && theirs > advertisementInterval256(own)) return BackupVerdict.Preempt;
   // ucarp compares the master's interval with its own advbase × deadratio (+ own skew): a
-  // master that slow would time out anyway. A bow-out advert (255.996 s) trips this for
-  // every ordinary configuration; the explicit check below covers a backup whose own
-  // master-down interval is longer than that.
+  // master that slow would time out anyway.
   if (theirs > masterDownInterval256(own, deadratio)) return BackupVerdict.MasterTimingOut;
-  if (masterIsBowingOut) return BackupVerdict.BowOut;
   return BackupVerdict.Follow;
+}
+
+/**
+ * How long a backup waits after a bow-out before claiming the VIP, in 1/256 s: its own advskew,
+ * VRRP's "skew time" (RFC 3768 §6.4.2 for a priority-0 advert). With two nodes and a backup at
+ * advskew 0 that is no wait at all. With several backups, taking over at once (what ucarp and
+ * OpenBSD do) makes every one of them MASTER for a moment — each adds the VIP, sends gratuitous
+ * ARP and runs its up-script, then all but one step back. Waiting its skew lets the preferred
+ * backup claim first; the others hear its advert before their own wait ends and stay BACKUP.
+ */
+export function bowOutDelay256(own: AdvertTiming): number {
+  return own.advskew;
 }

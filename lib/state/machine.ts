@@ -1,10 +1,11 @@
 import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/carp.js';
 import type { Clock } from './clock.js';
-import { BackupVerdict, MasterVerdict, judgeMaster, judgeRivalMaster } from './election.js';
+import { BackupVerdict, MasterVerdict, bowOutDelay256, judgeMaster, judgeRivalMaster } from './election.js';
 import {
   advertisementIntervalMs,
   formatSeconds,
   masterDownIntervalMs,
+  SKEW_UNITS_PER_SECOND,
   type AdvertTiming,
 } from './timing.js';
 
@@ -112,6 +113,8 @@ export class CarpMachine {
   private listeningSince = 0;
   private lastAdvertAt: number | undefined;
   private lastMaster: string | undefined;
+  /** Set between a master's bow-out and the end of our skew-time wait. */
+  private bowedOut: { from: string; at: number } | undefined;
   private effects: Effect[] = [];
   private readonly own: AdvertTiming;
 
@@ -222,12 +225,22 @@ export class CarpMachine {
       case BackupVerdict.Preempt:
         this.becomeMaster(`preempting slower master ${ad.src} ${describe(theirs)}`);
         break;
-      case BackupVerdict.BowOut:
       case BackupVerdict.MasterTimingOut:
-        this.becomeMaster(
-          bowingOut ? `master ${ad.src} bowed out` : `master ${ad.src} advertises too slowly ${describe(theirs)}`,
-        );
+        this.becomeMaster(`master ${ad.src} advertises too slowly ${describe(theirs)}`);
         break;
+      case BackupVerdict.BowOut: {
+        const delayMs = (bowOutDelay256(this.own) * 1000) / SKEW_UNITS_PER_SECOND;
+        if (delayMs === 0) {
+          this.becomeMaster(`master ${ad.src} bowed out`);
+        } else {
+          // The master-down timer, shortened to our skew time: a better backup that claims
+          // first will be heard before it fires, and that advert re-arms it in full.
+          this.bowedOut = { from: ad.src, at: now };
+          this.cancel('advertTimer');
+          this.arm('masterDownTimer', delayMs);
+        }
+        break;
+      }
       case BackupVerdict.Follow:
         this.setRun();
         break;
@@ -256,10 +269,12 @@ export class CarpMachine {
       case 'masterDownTimer': {
         if (this.state !== 'BACKUP') return;
         const silentFor = now - (this.lastAdvertAt ?? this.listeningSince);
-        const reason =
-          this.lastAdvertAt === undefined
+        const reason = this.bowedOut
+          ? `master ${this.bowedOut.from} bowed out; no better backup claimed within ${Math.round(now - this.bowedOut.at)} ms`
+          : this.lastAdvertAt === undefined
             ? `no master heard for ${formatSeconds(silentFor)}`
             : `master down: no advert for ${formatSeconds(silentFor)}`;
+        this.bowedOut = undefined;
         this.becomeMaster(reason);
         break;
       }
@@ -346,6 +361,7 @@ export class CarpMachine {
       this.arm('advertTimer', advertisementIntervalMs(this.own));
     } else if (this.state === 'BACKUP') {
       this.cancel('advertTimer');
+      this.bowedOut = undefined;
       this.listeningSince = this.clock.now();
       this.arm('masterDownTimer', masterDownIntervalMs(this.own, this.config.deadratio));
     }

@@ -114,13 +114,43 @@ describe('BACKUP -> MASTER', () => {
     ['follows a slower master without --preempt', { preempt: false }, { advbase: 1, advskew: 1 }, 'BACKUP'],
     ['follows an equally fast master with --preempt', { preempt: true }, { advbase: 1, advskew: 0 }, 'BACKUP'],
     ['takes over from a master too slow to stay alive', {}, { advbase: 5, advskew: 0 }, 'MASTER'],
-    ['takes over at once on a bow-out advert', {}, { advbase: 255, advskew: 255 }, 'MASTER'],
+    ['takes over at once on a bow-out advert when its advskew is 0', {}, { advbase: 255, advskew: 255 }, 'MASTER'],
   ] as const)('%s', (_name, over, timing, expected) => {
     const { m } = machine(over);
     m.handle({ type: 'start', linkUp: true });
     const out = m.handle({ type: 'advert', ...PEER, ...timing });
     expect(m.currentState).toBe(expected);
     if (expected === 'MASTER') expect(types(out)).toContain('addVip');
+  });
+});
+
+describe('a bow-out heard by a backup with a skew', () => {
+  it('waits its skew time (advskew/256 s), then takes over', () => {
+    const { m, clock } = machine({ advskew: 100 });
+    m.handle({ type: 'start', linkUp: true });
+    const out = m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    expect(m.currentState).toBe('BACKUP');
+    expect(out).toEqual([{ type: 'armTimer', timer: 'masterDownTimer', delayMs: 390.625 }]);
+    clock.advance(390.625);
+    const claim = m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(m.currentState).toBe('MASTER');
+    expect(claim).toContainEqual(
+      expect.objectContaining({ type: 'transition', reason: 'master 198.18.0.1 bowed out; no better backup claimed within 391 ms' }),
+    );
+  });
+
+  it('follows a better backup that claims during the wait', () => {
+    const { m, clock } = machine({ advskew: 100 });
+    m.handle({ type: 'start', linkUp: true });
+    m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    clock.advance(100);
+    m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 20 });
+    expect(m.deadline('masterDownTimer')).toBe(1000 + 100 + 3390.625);
+    clock.advance(390.625);
+    expect(m.handle({ type: 'timer', timer: 'masterDownTimer' })).toEqual([
+      { type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 },
+    ]);
+    expect(m.currentState).toBe('BACKUP');
   });
 });
 
@@ -284,10 +314,10 @@ describe('elections run in memory', () => {
     expect(takeover.at - lastAdvert).toBeCloseTo(3000 + (20 * 1000) / 256, 6);
   });
 
-  it('a clean stop of the master hands over at once', () => {
+  it('a clean stop of the master hands over at once to a backup at advskew 0', () => {
     const sim = new Simulation(0.2);
     const a = sim.add({ name: 'a', address: '198.18.0.1' });
-    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 20 });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0 });
     a.feed({ type: 'start', linkUp: true });
     b.feed({ type: 'start', linkUp: true });
     sim.runFor(20_000);
@@ -312,6 +342,23 @@ describe('elections run in memory', () => {
     a.kill();
     sim.runFor(1000);
     expect(sim.masters()).toEqual([b]);
+  });
+
+  it('a clean stop in a three-node group: only the best backup ever becomes MASTER', () => {
+    const sim = new Simulation(0.2);
+    const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 0 });
+    const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 50 });
+    const c = sim.add({ name: 'c', address: '198.18.0.3', advskew: 100 });
+    for (const n of [a, b, c]) n.feed({ type: 'start', linkUp: true });
+    sim.runFor(20_000);
+    expect(sim.masters()).toEqual([a]);
+    const stopAt = sim.clock.now();
+    a.feed({ type: 'shutdown' });
+    sim.runFor(20_000);
+    const after = sim.transitions.filter((t) => t.at >= stopAt && t.to === 'MASTER');
+    expect(after.map((t) => t.node)).toEqual(['b']);
+    expect(after[0]!.at - stopAt).toBeCloseTo(0.2 + (50 * 1000) / 256, 6);
+    expect(c.scripts.filter((s) => s === 'up')).toEqual([]);
   });
 
   it('a healed partition leaves one master within two advert intervals', () => {

@@ -87,8 +87,10 @@ describe('a BACKUP hearing the master', () => {
     ['equal master, preempt', { advbase: 1, advskew: 0 }, 3, true, { advbase: 1, advskew: 0 }, false, BackupVerdict.Follow],
     ['faster master, preempt', { advbase: 1, advskew: 100 }, 3, true, { advbase: 1, advskew: 0 }, false, BackupVerdict.Follow],
     ['master slower than our dead interval', { advbase: 1, advskew: 0 }, 3, false, { advbase: 4, advskew: 0 }, false, BackupVerdict.MasterTimingOut],
-    ['bow-out advert', { advbase: 1, advskew: 0 }, 3, false, { advbase: 255, advskew: 255 }, true, BackupVerdict.MasterTimingOut],
+    ['bow-out advert', { advbase: 1, advskew: 0 }, 3, false, { advbase: 255, advskew: 255 }, true, BackupVerdict.BowOut],
+    ['bow-out advert, preempting backup', { advbase: 1, advskew: 40 }, 3, true, { advbase: 255, advskew: 255 }, true, BackupVerdict.BowOut],
     ['bow-out with a huge own dead interval', { advbase: 200, advskew: 0 }, 3, false, { advbase: 255, advskew: 255 }, true, BackupVerdict.BowOut],
+    ['255/255 timing without the bow-out flag is just a very slow master', { advbase: 1, advskew: 0 }, 3, false, { advbase: 255, advskew: 255 }, false, BackupVerdict.MasterTimingOut],
   ])('%s', (_name, own, deadratio, preempt, master, bowOut, verdict) => {
     expect(judgeMaster(own, deadratio, preempt, master, bowOut)).toBe(verdict);
   });
