@@ -13,6 +13,7 @@ import { VipManager } from './host/vip.js';
 import { sendGratuitousArp } from './host/garp.js';
 import { ScriptRunner } from './host/scripts.js';
 import { LinkMonitor } from './host/link-monitor.js';
+import { BroadcastGroupNeighbour } from './host/neigh.js';
 import { openSyslog } from './host/syslog.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from './host/daemonize.js';
 import { createPidfile, removePidfile } from './host/pidfile.js';
@@ -47,6 +48,8 @@ class Daemon {
   private readonly vip: VipManager;
   private readonly scripts: ScriptRunner;
   private link: LinkMonitor | undefined;
+  /** --nomcast only: the neighbour entry that turns our adverts into broadcast frames. */
+  private broadcastNeighbour: BroadcastGroupNeighbour | undefined;
   private transport: CarpTransport | undefined;
   /** VIP and ARP work runs one step at a time so a GARP never precedes the address it announces. */
   private hostQueue: Promise<unknown> = Promise.resolve();
@@ -122,11 +125,15 @@ class Daemon {
         const removed = await this.vip.removeStale();
         if (removed > 0) log.warn(`removed ${c.vip} left on ${c.interface} by an earlier run`);
       }
+      if (c.noMcast) {
+        const neighbour = new BroadcastGroupNeighbour({ interface: c.interface, group: c.mcast, log });
+        if (await neighbour.install()) this.broadcastNeighbour = neighbour;
+        else log.error(`--nomcast: adverts will leave in multicast frames, not broadcast ones`);
+      }
       this.transport = new CarpTransport({
         interface: c.interface,
         srcip: c.srcip,
         group: c.mcast,
-        noMcast: c.noMcast,
       });
     } catch (error) {
       const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
@@ -383,6 +390,7 @@ class Daemon {
     await this.scripts.idle();
     this.link?.stop();
     this.transport?.close();
+    await this.broadcastNeighbour?.remove();
     if (this.config.pidfile !== undefined) removePidfile(this.config.pidfile);
     this.closeSyslog?.();
   }

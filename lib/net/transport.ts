@@ -13,7 +13,6 @@ import raw, { type Socket } from 'raw-socket';
 
 // Linux values from <linux/in.h> and <asm-generic/socket.h>; raw-socket exports only a few.
 const SOL_SOCKET = 1;
-const SO_BROADCAST = 6;
 const SO_BINDTODEVICE = 25;
 const IPPROTO_IP = 0;
 const IP_HDRINCL = 3;
@@ -27,8 +26,6 @@ export interface TransportOptions {
   readonly interface: string;
   readonly srcip: string;
   readonly group: string;
-  /** ucarp -M: send in link-layer broadcast frames; the IP destination stays the group. */
-  readonly noMcast: boolean;
 }
 
 export interface TransportEvents {
@@ -53,7 +50,7 @@ export function interfaceIndex(name: string): number {
 export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly socket: Socket;
   private closed = false;
-  /** Where sendto() aims: the group, or the limited broadcast address with --nomcast. */
+  /** Where sendto() aims. */
   private readonly sendTo: string;
 
   constructor(private readonly o: TransportOptions) {
@@ -74,15 +71,11 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     // Joined even with --nomcast: the kernel delivers a datagram for 224.0.0.18 only to
     // members of the group, whatever link-layer address the frame carried.
     s.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
-    if (o.noMcast) {
-      // With IP_HDRINCL the kernel routes by the sendto() address but keeps our header, so
-      // sending to 255.255.255.255 puts the group-addressed datagram in a broadcast frame,
-      // which is what ucarp -M writes.
-      s.setOption(SOL_SOCKET, SO_BROADCAST, 1);
-      this.sendTo = '255.255.255.255';
-    } else {
-      this.sendTo = o.group;
-    }
+    // --nomcast: with IP_HDRINCL the kernel routes by the sendto() address but picks the
+    // link-layer destination from the header's (the group's multicast MAC), so sending to
+    // 255.255.255.255 alone does not give ucarp -M's broadcast frame; the daemon adds a
+    // neighbour entry for that (host/neigh.ts) and we send to the group as usual.
+    this.sendTo = o.group;
     s.on('message', (buffer) => {
       // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
       this.emit('packet', buffer);
