@@ -101,14 +101,21 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
   }
 
   private spawnMonitor(): void {
-    const [file, ...args] = [...(this.commandPrefix ?? []), 'ip', '-o', 'monitor', 'link'];
+    // setpriv --pdeathsig: the kernel kills the monitor when carpd dies, even by SIGKILL or the
+    // OOM killer, where execa's exit-time cleanup never runs and the orphan would live until
+    // the next link event made its write to our dead pipe fail.
+    const [file, ...args] = [
+      ...(this.commandPrefix ?? []),
+      'setpriv', '--pdeathsig', 'KILL', '--',
+      'ip', '-o', 'monitor', 'link',
+    ];
     const monitor = execa(file!, args, {
       reject: false,
       buffer: false,
       stdin: 'ignore',
       stdout: 'pipe',
       stderr: 'pipe',
-      // Killed with us if the daemon dies without calling stop().
+      // Killed with us if the daemon exits without calling stop() (pdeathsig covers a crash).
       cleanup: true,
       env: { LC_ALL: 'C' },
     });
