@@ -18,23 +18,20 @@ import { ProtocolDecodeError } from './errors.js';
 import { CARP_DIGEST_LENGTH, carpDigest } from './hmac.js';
 import { ipv4ToBytes } from './ipv4.js';
 
-export const CARP_VERSION = 2;
-export const CARP_TYPE_ADVERTISEMENT = 1;
-export const CARP_HEADER_LENGTH = 36;
-export const CARP_AUTHLEN = 7;
-/** Adverts are sent with TTL 255 and anything else is dropped: proof the sender is on-link. */
-export const CARP_TTL = 255;
-export const IPPROTO_CARP = 112;
-export const CARP_DEFAULT_GROUP = '224.0.0.18';
-/**
- * advbase 255 with advskew 255 is OpenBSD's "bowing out" advert, sent when a master's
- * interface goes down: its interval is longer than any backup's dead interval, so every
- * backup takes over at once. ucarp understands it on receipt but never sends it.
- */
-export const BOW_OUT_ADVBASE = 255;
-export const BOW_OUT_ADVSKEW = 255;
-/** ucarp sets the IPv4 TOS to IPTOS_LOWDELAY on its adverts. */
-export const IPTOS_LOWDELAY = 0x10;
+export {
+  BOW_OUT_ADVBASE,
+  BOW_OUT_ADVSKEW,
+  CARP_AUTHLEN,
+  CARP_DEFAULT_GROUP,
+  CARP_HEADER_LENGTH,
+  CARP_TTL,
+  CARP_TYPE_ADVERTISEMENT,
+  CARP_VERSION,
+  IPPROTO_CARP,
+  IPTOS_LOWDELAY,
+  isBowOut,
+} from './constants.js';
+import { CARP_AUTHLEN, CARP_HEADER_LENGTH, CARP_TYPE_ADVERTISEMENT, CARP_VERSION } from './constants.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
@@ -149,8 +146,4 @@ export function buildAdvertisement(p: AdvertisementParams): Buffer {
     counter: p.counter,
     digest: carpDigest(p.password, p.vhid, ipv4ToBytes(p.vip), p.counter),
   });
-}
-
-export function isBowOut(a: { advbase: number; advskew: number }): boolean {
-  return a.advbase === BOW_OUT_ADVBASE && a.advskew === BOW_OUT_ADVSKEW;
 }

@@ -1,11 +1,11 @@
-import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/carp.js';
+import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/constants.js';
 import type { Clock } from './clock.js';
 import { BackupVerdict, MasterVerdict, bowOutDelay256, judgeMaster, judgeRivalMaster } from './election.js';
 import {
   advertisementIntervalMs,
   formatSeconds,
   masterDownIntervalMs,
-  SKEW_UNITS_PER_SECOND,
+  units256ToMs,
   type AdvertTiming,
 } from './timing.js';
 
@@ -66,7 +66,8 @@ export type MachineEvent =
     }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'link'; readonly up: boolean }
-  | { readonly type: 'stepDown' }
+  /** SIGUSR2, or the daemon giving up MASTER because it could not add the VIP. */
+  | { readonly type: 'stepDown'; readonly reason?: string }
   | { readonly type: 'shutdown' };
 
 export type Effect =
@@ -163,7 +164,7 @@ export class CarpMachine {
         this.onLink(event.up);
         break;
       case 'stepDown':
-        this.onStepDown();
+        this.onStepDown(event.reason ?? 'step-down requested (SIGUSR2)');
         break;
       case 'shutdown':
         this.onShutdown();
@@ -229,7 +230,7 @@ export class CarpMachine {
         this.becomeMaster(`master ${ad.src} advertises too slowly ${describe(theirs)}`);
         break;
       case BackupVerdict.BowOut: {
-        const delayMs = (bowOutDelay256(this.own) * 1000) / SKEW_UNITS_PER_SECOND;
+        const delayMs = units256ToMs(bowOutDelay256(this.own));
         if (delayMs === 0) {
           this.becomeMaster(`master ${ad.src} bowed out`);
         } else {
@@ -300,7 +301,7 @@ export class CarpMachine {
     this.setRun();
   }
 
-  private onStepDown(): void {
+  private onStepDown(reason: string): void {
     if (this.state !== 'MASTER') {
       this.log('info', `step-down requested but state is ${this.state}: nothing to do`);
       return;
@@ -308,27 +309,32 @@ export class CarpMachine {
     // Unlike ucarp (which freezes for 3 s), bow out so a backup takes over at once, and keep
     // serving events during the hold.
     this.sendAdvert(BOW_OUT);
-    this.setState('BACKUP', 'step-down requested (SIGUSR2)');
+    this.setState('BACKUP', reason);
     this.cancelAll();
     this.arm('stepDownTimer', STEP_DOWN_HOLD_MS);
   }
 
   private onShutdown(): void {
     const wasMaster = this.state === 'MASTER';
-    if (wasMaster && this.linkUp) {
-      // OpenBSD's bow-out: every backup (ucarp included) reads an interval this slow as a
-      // dead master and takes over immediately instead of waiting for the master-down timer.
+    const bowOut = wasMaster && this.linkUp;
+    if (bowOut) {
+      // OpenBSD's bow-out: backups (ucarp included) read an interval this slow as a dead master
+      // and take over without waiting for the master-down timer.
       this.sendAdvert(BOW_OUT);
     }
     this.cancelAll();
     this.effects.push({ type: 'removeVip' });
     if (wasMaster && this.config.downScriptOnExit) this.effects.push({ type: 'runScript', script: 'down' });
-    this.effects.push({
-      type: 'transition',
-      from: this.state,
-      to: 'INIT',
-      reason: wasMaster ? 'shutdown: bow-out advert sent, VIP released' : 'shutdown',
-    });
+    if (this.state === 'INIT') {
+      this.log('info', 'shutdown before the election started');
+    } else {
+      this.effects.push({
+        type: 'transition',
+        from: this.state,
+        to: 'INIT',
+        reason: bowOut ? 'shutdown: bow-out advert sent, releasing the VIP' : wasMaster ? 'shutdown: releasing the VIP' : 'shutdown',
+      });
+    }
     this.state = 'INIT';
     this.stopped = true;
   }

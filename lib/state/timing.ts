@@ -16,9 +16,14 @@ export function advertisementInterval256(t: AdvertTiming): number {
   return t.advbase * SKEW_UNITS_PER_SECOND + t.advskew;
 }
 
+/** Converts 1/256 s units to milliseconds: the one place that does. */
+export function units256ToMs(units: number): number {
+  return (units * 1000) / SKEW_UNITS_PER_SECOND;
+}
+
 /** The advertisement interval in milliseconds. */
 export function advertisementIntervalMs(t: AdvertTiming): number {
-  return (advertisementInterval256(t) * 1000) / SKEW_UNITS_PER_SECOND;
+  return units256ToMs(advertisementInterval256(t));
 }
 
 /**
@@ -38,7 +43,7 @@ export function masterDownInterval256(t: AdvertTiming, deadratio: number): numbe
 }
 
 export function masterDownIntervalMs(t: AdvertTiming, deadratio: number): number {
-  return (masterDownInterval256(t, deadratio) * 1000) / SKEW_UNITS_PER_SECOND;
+  return units256ToMs(masterDownInterval256(t, deadratio));
 }
 
 /** Formats milliseconds as seconds for log lines ("3.04 s"). */

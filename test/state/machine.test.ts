@@ -231,6 +231,12 @@ describe('SIGUSR2 step-down', () => {
     expect(after).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
   });
 
+  it('carries the daemon\'s reason when it gives MASTER up itself', () => {
+    const { m } = master();
+    const out = m.handle({ type: 'stepDown', reason: 'cannot add the VIP' });
+    expect(out).toContainEqual({ type: 'transition', from: 'MASTER', to: 'BACKUP', reason: 'cannot add the VIP' });
+  });
+
   it('does nothing unless MASTER', () => {
     const { m } = machine();
     m.handle({ type: 'start', linkUp: true });
@@ -251,6 +257,21 @@ describe('shutdown', () => {
   it('as MASTER without --shutdown runs no down-script', () => {
     const { m } = master({ downScriptOnExit: false });
     expect(types(m.handle({ type: 'shutdown' }))).not.toContain('runScript:down');
+  });
+
+  it('as MASTER with the link down sends no bow-out (it could not leave) and says so', () => {
+    const { m } = master();
+    m.handle({ type: 'link', up: false });
+    const out = m.handle({ type: 'shutdown' });
+    expect(types(out)).not.toContain('sendAdvert');
+    expect(out).toContainEqual({ type: 'transition', from: 'BACKUP', to: 'INIT', reason: 'shutdown' });
+  });
+
+  it('before start: no transition line, just a note, and nothing afterwards', () => {
+    const { m } = machine();
+    const out = m.handle({ type: 'shutdown' });
+    expect(types(out)).toEqual(['removeVip', 'log']);
+    expect(m.handle({ type: 'start', linkUp: true })).toEqual([]);
   });
 
   it('as BACKUP sends nothing and runs no script, but still makes sure the VIP is gone', () => {
