@@ -59,6 +59,8 @@ class Daemon {
   private advertsReceived = 0;
   private sendErrors = 0;
   private stopping = false;
+  /** Set once start-up is over; until then shutdown() leaves the cleanup to run(). */
+  private started = false;
   private exitCode = 0;
   private resolveExit: ((code: number) => void) | undefined;
   private closeSyslog: (() => void) | undefined;
@@ -104,6 +106,10 @@ class Daemon {
       log.setSink(syslog.sink);
     } else if (isDaemonChild()) {
       log.setSink(() => {});
+    } else {
+      // A closed stderr (a log pipe that went away) must not become an uncaught EPIPE that
+      // takes the VIP down with it: logging just stops.
+      process.stderr.on('error', () => log.setSink(() => {}));
     }
 
     if (c.pidfile !== undefined) {
@@ -119,49 +125,75 @@ class Daemon {
     });
     this.installSignals();
 
-    try {
-      if (c.manageVip) {
-        // A VIP left behind by a crashed run would answer ARP next to the real master's.
-        const removed = await this.vip.removeStale();
-        if (removed > 0) log.warn(`removed ${c.vip} left on ${c.interface} by an earlier run`);
-      }
-      if (c.noMcast) {
-        const neighbour = new BroadcastGroupNeighbour({ interface: c.interface, group: c.mcast, log });
-        if (await neighbour.install()) this.broadcastNeighbour = neighbour;
-        else log.error(`--nomcast: adverts will leave in multicast frames, not broadcast ones`);
-      }
-      this.transport = new CarpTransport({
-        interface: c.interface,
-        srcip: c.srcip,
-        group: c.mcast,
-      });
-    } catch (error) {
-      const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
-        ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
-        : '';
-      log.error(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}${hint}`);
+    const failed = await this.startUp();
+    if (failed !== undefined || this.stopping) {
+      // A start-up failure, or a stop signal that arrived while we were starting: release
+      // whatever was set up so far (shutdown() leaves that to us until start-up is over).
       await this.cleanup();
-      return 1;
+      return failed ?? this.exitCode;
     }
-    this.transport.on('packet', (datagram) => this.onDatagram(datagram));
-    this.transport.on('error', (error) => log.error(`CARP socket error: ${errorText(error)}`));
-
-    let linkUp = true;
-    if (!c.ignoreIfState) {
-      this.link = new LinkMonitor({ interface: c.interface, log });
-      this.link.on('change', (up) => this.dispatch({ type: 'link', up }));
-      this.link.on('error', (error) => log.error(`link monitor: ${errorText(error)}`));
-      linkUp = await this.link.start();
-    }
-
+    this.started = true;
     log.info(
       `carpd ${c.vip} on ${c.interface} vhid ${c.vhid} from ${c.srcip}: advbase ${c.advbase}, advskew ${c.advskew}, ` +
         `deadratio ${c.deadratio}${c.preempt ? ', preempt' : ''}${c.noMcast ? ', broadcast' : ''}`,
     );
-    this.dispatch({ type: 'start', linkUp });
+    this.dispatch({ type: 'start', linkUp: this.link?.up ?? true });
     if (isDaemonChild()) notifyParentReady();
-
     return exited;
+  }
+
+  /**
+   * Everything before the election. Returns an exit status on failure. Checks `stopping`
+   * after every await, because a SIGTERM may arrive during any of them.
+   */
+  private async startUp(): Promise<number | undefined> {
+    const c = this.config;
+    const log = this.logger;
+    if (c.manageVip) {
+      // A VIP left behind by a crashed run would answer ARP next to the real master's.
+      const removed = await this.vip.removeStale();
+      if (removed > 0) log.warn(`removed ${c.vip} left on ${c.interface} by an earlier run`);
+      if (this.stopping) return undefined;
+    }
+    if (c.noMcast) {
+      const neighbour = new BroadcastGroupNeighbour({ interface: c.interface, group: c.mcast, log });
+      if (await neighbour.install()) this.broadcastNeighbour = neighbour;
+      else log.error(`--nomcast: adverts will leave in multicast frames, not broadcast ones`);
+      if (this.stopping) return undefined;
+    }
+    if (!this.openTransport()) return 1;
+    if (!c.ignoreIfState) {
+      this.link = new LinkMonitor({ interface: c.interface, log });
+      this.link.on('change', (up) => this.dispatch({ type: 'link', up }));
+      this.link.on('error', (error) => log.error(`link monitor: ${errorText(error)}`));
+      await this.link.start();
+    }
+    return undefined;
+  }
+
+  /** Opens (or re-opens, after the interface was re-created) the CARP socket. */
+  private openTransport(): boolean {
+    const c = this.config;
+    this.transport?.close();
+    this.transport = undefined;
+    try {
+      const transport = new CarpTransport({ interface: c.interface, srcip: c.srcip, group: c.mcast });
+      transport.on('packet', (datagram) => this.onDatagram(datagram));
+      transport.on('error', (error) => {
+        // raw-socket closes a socket after an error: without it we can neither hear nor
+        // advertise, so give the VIP up and exit non-zero (a supervisor restarts us).
+        this.logger.error(`CARP socket error on ${c.interface}: ${errorText(error)}`);
+        void this.shutdown('socket failure', 1);
+      });
+      this.transport = transport;
+      return true;
+    } catch (error) {
+      const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
+        ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
+        : '';
+      this.logger.error(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}${hint}`);
+      return false;
+    }
   }
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -189,7 +221,9 @@ class Daemon {
         if (QUIET_DROPS.has(result.reason)) {
           this.logger.debug(`dropped advert: ${result.reason}: ${result.detail}`);
         } else {
-          this.limited.warn(`drop:${result.reason}`, `dropped advert: ${result.reason}: ${result.detail}`);
+          // Keyed by the detail (which names the sender), so a second misconfigured peer is
+          // not hidden behind the first.
+          this.limited.warn(`drop:${result.reason}:${result.detail}`, `dropped advert: ${result.reason}: ${result.detail}`);
         }
         return;
       }
@@ -256,7 +290,15 @@ class Daemon {
         void this.sendAdvert(effect.advbase, effect.advskew);
         break;
       case 'addVip':
-        if (c.manageVip) this.onHostQueue(() => this.vip.add());
+        if (c.manageVip) {
+          this.onHostQueue(async () => {
+            // A MASTER without its address serves nobody while its adverts keep the backups
+            // quiet: give MASTER up (bow-out, 3 s hold), then contend again as usual.
+            if (!(await this.vip.add()) && this.machine.currentState === 'MASTER') {
+              this.dispatch({ type: 'stepDown', reason: `cannot add ${c.vip} to ${c.interface}` });
+            }
+          });
+        }
         break;
       case 'removeVip':
         if (c.manageVip) this.onHostQueue(() => this.vip.remove());
@@ -299,7 +341,9 @@ class Daemon {
         this.logger.warn(`${effect.from} -> ${effect.to} (${effect.reason})`);
         break;
       case 'log':
-        this.logger[effect.level](effect.message);
+        // A rival that never yields makes the machine say the same thing once per advert.
+        if (effect.level === 'warn') this.limited.warn(`machine:${effect.message}`, effect.message);
+        else this.logger[effect.level](effect.message);
         break;
     }
   }
@@ -361,25 +405,38 @@ class Daemon {
 
   private async shutdown(why: string, code: number): Promise<void> {
     if (this.stopping) {
-      this.logger.info(`${why} received while stopping; still cleaning up`);
+      // A second signal: the operator is waiting on us, and the only thing that can take
+      // long is a script. Kill it.
+      this.logger.warn(`${why} received while stopping: killing any running script`);
+      this.scripts.close();
       return;
     }
     this.stopping = true;
     this.exitCode = code;
     this.logger.info(`${why}: stopping`);
-    // The bow-out advert and the VIP removal come out of the machine like any other effect.
-    const effects = this.machine.handle({ type: 'shutdown' });
-    const sends: Promise<void>[] = [];
-    for (const effect of effects) {
-      if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.advbase, effect.advskew));
-      else this.apply(effect);
+    if (!this.started) return; // run() is mid-start-up; it sees `stopping` and cleans up
+    try {
+      // The bow-out advert and the VIP removal come out of the machine like any other effect.
+      const effects = this.machine.handle({ type: 'shutdown' });
+      const sends: Promise<void>[] = [];
+      for (const effect of effects) {
+        if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.advbase, effect.advskew));
+        else this.apply(effect);
+      }
+      await Promise.all(sends);
+    } catch (error) {
+      this.logger.error(`error while stopping: ${errorText(error)}`);
+    } finally {
+      await this.cleanup();
+      this.resolveExit?.(this.exitCode);
     }
-    await Promise.all(sends);
-    await this.cleanup();
-    this.resolveExit?.(this.exitCode);
   }
 
-  /** Leaves nothing behind: timers, VIP, scripts, link monitor, socket, pidfile. */
+  /**
+   * Leaves nothing behind: timers, VIP, arping, link monitor, socket, neighbour entry, then the
+   * down-script (which may take up to --script-timeout) and last the pidfile, so the pidfile
+   * names a live process for as long as anything of ours runs.
+   */
   private async cleanup(): Promise<void> {
     for (const timer of [...this.timers.keys()]) this.clearTimer(timer);
     if (this.config.manageVip) this.onHostQueue(() => this.vip.remove());
@@ -387,10 +444,10 @@ class Daemon {
     // Any arping still lingering has long sent its frame; the VIP is gone now anyway.
     this.garpCancel.abort();
     await Promise.all(this.pendingGarps);
-    await this.scripts.idle();
     this.link?.stop();
     this.transport?.close();
     await this.broadcastNeighbour?.remove();
+    await this.scripts.idle();
     if (this.config.pidfile !== undefined) removePidfile(this.config.pidfile);
     this.closeSyslog?.();
   }

@@ -10,8 +10,13 @@ import { spawn } from 'node:child_process';
 const CHILD_ENV = 'CARPD_DAEMON_CHILD';
 const START_TIMEOUT_MS = 30_000;
 
+// Read once and removed from our environment, so the up/down scripts (and a carpd that one
+// of them might start) do not inherit it and mistake themselves for a detached child.
+const daemonChild = process.env[CHILD_ENV] === '1';
+delete process.env[CHILD_ENV];
+
 export function isDaemonChild(): boolean {
-  return process.env[CHILD_ENV] === '1';
+  return daemonChild;
 }
 
 export function notifyParentReady(): void {

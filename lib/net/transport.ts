@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import raw, { type Socket } from 'raw-socket';
+import { IPPROTO_CARP } from '../protocol/constants.js';
+import { ipv4ToBytes } from '../protocol/ipv4.js';
 
 /**
  * The CARP socket: a raw IPv4 socket for protocol 112, the only importer of raw-socket.
@@ -20,7 +21,8 @@ const IP_MULTICAST_IF = 32;
 const IP_MULTICAST_TTL = 33;
 const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
-const IPPROTO_CARP = 112;
+/** A send the kernel has not taken by then is reported as failed rather than left hanging. */
+const SEND_TIMEOUT_MS = 1000;
 
 export interface TransportOptions {
   readonly interface: string;
@@ -33,18 +35,17 @@ export interface TransportEvents {
   error: [error: Error];
 }
 
-/** struct ip_mreqn: group, local address, interface index. */
-function ipMreqn(group: string, local: string, ifindex: number): Buffer {
+/**
+ * struct ip_mreqn with interface index 0: the kernel picks the device that holds `local` (our
+ * --srcip). Reading the index from /sys would be wrong whenever /sys belongs to another
+ * network namespace (nsenter --net without remounting it).
+ */
+function ipMreqn(group: string, local: string): Buffer {
   const b = Buffer.alloc(12);
-  group.split('.').forEach((o, i) => b.writeUInt8(Number(o), i));
-  local.split('.').forEach((o, i) => b.writeUInt8(Number(o), 4 + i));
-  b.writeInt32LE(ifindex, 8);
+  ipv4ToBytes(group).copy(b, 0);
+  ipv4ToBytes(local).copy(b, 4);
+  b.writeInt32LE(0, 8);
   return b;
-}
-
-export function interfaceIndex(name: string): number {
-  const text = readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8');
-  return Number.parseInt(text, 10);
 }
 
 export class CarpTransport extends EventEmitter<TransportEvents> {
@@ -55,7 +56,6 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
 
   constructor(private readonly o: TransportOptions) {
     super();
-    const ifindex = interfaceIndex(o.interface);
     this.socket = raw.createSocket({ protocol: IPPROTO_CARP, bufferSize: 2048 });
     const s = this.socket;
     // Bound to the interface: a host with several interfaces never hears or sends the
@@ -66,7 +66,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     s.setOption(IPPROTO_IP, IP_MULTICAST_TTL, 255);
     // Our own adverts need not come back to us (the input checks would drop them anyway).
     s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-    const mreqn = ipMreqn(o.group, o.srcip, ifindex);
+    const mreqn = ipMreqn(o.group, o.srcip);
     s.setOption(IPPROTO_IP, IP_MULTICAST_IF, mreqn, mreqn.length);
     // Joined even with --nomcast: the kernel delivers a datagram for 224.0.0.18 only to
     // members of the group, whatever link-layer address the frame carried.
@@ -81,6 +81,10 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
       this.emit('packet', buffer);
     });
     s.on('error', (error) => this.emit('error', error));
+    // raw-socket closes the socket itself after a poll error; later sends would queue forever.
+    s.on('close', () => {
+      this.closed = true;
+    });
   }
 
   /** Sends a whole IPv4 datagram (header included); resolves once the kernel took it. */
@@ -90,7 +94,9 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
         reject(new Error('transport closed'));
         return;
       }
+      const timer = setTimeout(() => reject(new Error(`send not completed within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
       this.socket.send(datagram, 0, datagram.length, this.sendTo, null, (error) => {
+        clearTimeout(timer);
         if (error) reject(error);
         else resolve();
       });

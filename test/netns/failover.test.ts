@@ -97,7 +97,7 @@ describe('two carpd nodes and a client', () => {
     // Far below the 3 s master-down interval: the backup did not wait, it heard the bow-out.
     expect(takeoverMs).toBeLessThan(1_500);
     expect(report.largestGapMs).toBeLessThan(1_000);
-    expect(master.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, VIP released\)/);
+    expect(master.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, releasing the VIP\)/);
     expect(daemons[1]!.output()).toMatch(/BACKUP -> MASTER \(master 198\.18\.0\.1 bowed out\)/);
   }, 15_000);
 });

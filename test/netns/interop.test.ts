@@ -227,7 +227,7 @@ describe('carpd and ucarp, two hosts', () => {
     expect(takeoverMs).toBeLessThan(1_000);
     expect(report.largestGapMs).toBeLessThan(1_000);
     expect(await h1.hasAddress(lab.vip())).toBe(false);
-    expect(carpd.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, VIP released\)/);
+    expect(carpd.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, releasing the VIP\)/);
     expect(ucarpSwitches(ucarp, 'MASTER')).toBe(1);
     // On the wire: carpd's last word is the bow-out advert, then ucarp advertises.
     const adverts = (await capture.stop()).filter((p) => p.kind === 'carp');
