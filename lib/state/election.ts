@@ -73,14 +73,20 @@ export function judgeMaster(
   return BackupVerdict.Follow;
 }
 
+/** Milliseconds a backup waits after a bow-out per unit of its own advskew. */
+export const BOW_OUT_WAIT_MS_PER_SKEW = 0.25;
+
 /**
- * How long a backup waits after a bow-out before claiming the VIP, in 1/256 s: its own advskew,
- * VRRP's "skew time" (RFC 3768 §6.4.2 for a priority-0 advert). With two nodes and a backup at
- * advskew 0 that is no wait at all. With several backups, taking over at once (what ucarp and
- * OpenBSD do) makes every one of them MASTER for a moment — each adds the VIP, sends gratuitous
- * ARP and runs its up-script, then all but one step back. Waiting its skew lets the preferred
- * backup claim first; the others hear its advert before their own wait ends and stay BACKUP.
+ * How long a backup waits after a bow-out before claiming the VIP. With several backups,
+ * taking over at once (what ucarp and OpenBSD do) makes every one of them MASTER for a moment
+ * — each adds the VIP, sends gratuitous ARP and runs its up-script — before all but one step
+ * back. Waiting in proportion to its advskew (the idea of VRRP's skew time for a priority-0
+ * advert, RFC 3768 §6.4.2) lets the preferred backup claim first; the others hear its advert
+ * before their own wait ends. A quarter of a millisecond per advskew unit orders backups whose
+ * advskews differ by 10 or more (2.5 ms, far above LAN latency) while even advskew 254 waits
+ * only 63.5 ms, so a clean stop still hands over in well under 100 ms; the full skew time
+ * (up to a second) would not. A backup at advskew 0 claims at once.
  */
-export function bowOutDelay256(own: AdvertTiming): number {
-  return own.advskew;
+export function bowOutDelayMs(own: AdvertTiming): number {
+  return own.advskew * BOW_OUT_WAIT_MS_PER_SKEW;
 }

@@ -1,11 +1,10 @@
 import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/constants.js';
 import type { Clock } from './clock.js';
-import { BackupVerdict, MasterVerdict, bowOutDelay256, judgeMaster, judgeRivalMaster } from './election.js';
+import { BackupVerdict, MasterVerdict, bowOutDelayMs, judgeMaster, judgeRivalMaster } from './election.js';
 import {
   advertisementIntervalMs,
   formatSeconds,
   masterDownIntervalMs,
-  units256ToMs,
   type AdvertTiming,
 } from './timing.js';
 
@@ -114,7 +113,7 @@ export class CarpMachine {
   private listeningSince = 0;
   private lastAdvertAt: number | undefined;
   private lastMaster: string | undefined;
-  /** Set between a master's bow-out and the end of our skew-time wait. */
+  /** Set between a master's bow-out and the end of our bow-out wait. */
   private bowedOut: { from: string; at: number } | undefined;
   private effects: Effect[] = [];
   private readonly own: AdvertTiming;
@@ -230,11 +229,11 @@ export class CarpMachine {
         this.becomeMaster(`master ${ad.src} advertises too slowly ${describe(theirs)}`);
         break;
       case BackupVerdict.BowOut: {
-        const delayMs = units256ToMs(bowOutDelay256(this.own));
+        const delayMs = bowOutDelayMs(this.own);
         if (delayMs === 0) {
           this.becomeMaster(`master ${ad.src} bowed out`);
         } else {
-          // The master-down timer, shortened to our skew time: a better backup that claims
+          // The master-down timer, shortened to our bow-out wait: a better backup that claims
           // first will be heard before it fires, and that advert re-arms it in full.
           this.bowedOut = { from: ad.src, at: now };
           this.cancel('advertTimer');
