@@ -14,6 +14,7 @@ import { sendGratuitousArp } from './host/garp.js';
 import { ScriptRunner } from './host/scripts.js';
 import { LinkMonitor } from './host/link-monitor.js';
 import { BroadcastGroupNeighbour } from './host/neigh.js';
+import { acquireInstanceLock } from './host/instance-lock.js';
 import { openSyslog } from './host/syslog.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from './host/daemonize.js';
 import { createPidfile, removePidfile } from './host/pidfile.js';
@@ -30,6 +31,9 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
 const QUIET_DROPS: ReadonlySet<DropReason> = new Set(['own-packet', 'other-vhid', 'other-group', 'not-carp']);
 
 const monotonic: Clock = { now: () => performance.now() };
+
+/** After the interface was re-created: how often to retry opening the socket. */
+const REOPEN_RETRY_MS = 1000;
 
 export async function runDaemon(config: Config): Promise<number> {
   if (config.daemonize && !isDaemonChild()) return daemonizeParent();
@@ -64,6 +68,8 @@ class Daemon {
   private exitCode = 0;
   private resolveExit: ((code: number) => void) | undefined;
   private closeSyslog: (() => void) | undefined;
+  private releaseInstanceLock: (() => void) | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly config: Config) {
     this.logger = new SinkLogger(stderrSink(), config.debug);
@@ -120,6 +126,16 @@ class Daemon {
       }
     }
 
+    // One carpd per (network namespace, interface, vhid): a second one would start by removing
+    // the first one's VIP as "stale". Taken here, after --daemonize, by the long-lived process.
+    const lock = acquireInstanceLock({ interface: c.interface, vhid: c.vhid });
+    if (!lock.ok) {
+      log.error(lock.message);
+      if (c.pidfile !== undefined) removePidfile(c.pidfile);
+      return 1;
+    }
+    this.releaseInstanceLock = lock.release;
+
     const exited = new Promise<number>((resolve) => {
       this.resolveExit = resolve;
     });
@@ -164,15 +180,43 @@ class Daemon {
     if (!this.openTransport()) return 1;
     if (!c.ignoreIfState) {
       this.link = new LinkMonitor({ interface: c.interface, log });
-      this.link.on('change', (up) => this.dispatch({ type: 'link', up }));
+      this.link.on('change', (up) => this.onLinkChange(up));
+      // The interface was deleted and created again (ifdown/ifup of a VLAN, a re-plugged NIC):
+      // the old socket is bound to a device that no longer exists, deaf and mute. Drop it; a
+      // new one is opened when the link comes up (the address may not be back before that).
+      this.link.on('replaced', (ifindex) => {
+        this.transport?.close();
+        this.transport = undefined;
+        log.warn(`${c.interface} was re-created (index ${ifindex}): the CARP socket will be reopened`);
+      });
       this.link.on('error', (error) => log.error(`link monitor: ${errorText(error)}`));
       await this.link.start();
     }
     return undefined;
   }
 
+  /**
+   * Link events reach the machine through here: after the interface was re-created, "up" is
+   * passed on only once a new socket is open — until then the machine stays as after a link
+   * loss, and we retry every second (the address may come back after the link).
+   */
+  private onLinkChange(up: boolean): void {
+    clearTimeout(this.reopenTimer);
+    if (this.stopping) return;
+    if (up && this.transport === undefined) {
+      if (!this.openTransport((msg) => this.limited.warn('reopen', msg))) {
+        this.reopenTimer = setTimeout(() => {
+          if (this.link?.up) this.onLinkChange(true);
+        }, REOPEN_RETRY_MS);
+        return;
+      }
+      this.logger.warn(`CARP socket reopened on ${this.config.interface}`);
+    }
+    this.dispatch({ type: 'link', up });
+  }
+
   /** Opens (or re-opens, after the interface was re-created) the CARP socket. */
-  private openTransport(): boolean {
+  private openTransport(report: (message: string) => void = (m) => this.logger.error(m)): boolean {
     const c = this.config;
     this.transport?.close();
     this.transport = undefined;
@@ -191,7 +235,7 @@ class Daemon {
       const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
         ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
         : '';
-      this.logger.error(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}${hint}`);
+      report(`cannot open the CARP socket on ${c.interface}: ${errorText(error)}${hint}`);
       return false;
     }
   }
@@ -439,6 +483,7 @@ class Daemon {
    */
   private async cleanup(): Promise<void> {
     for (const timer of [...this.timers.keys()]) this.clearTimer(timer);
+    clearTimeout(this.reopenTimer);
     if (this.config.manageVip) this.onHostQueue(() => this.vip.remove());
     await this.hostQueue;
     // Any arping still lingering has long sent its frame; the VIP is gone now anyway.
@@ -449,6 +494,7 @@ class Daemon {
     await this.broadcastNeighbour?.remove();
     await this.scripts.idle();
     if (this.config.pidfile !== undefined) removePidfile(this.config.pidfile);
+    this.releaseInstanceLock?.();
     this.closeSyslog?.();
   }
 }

@@ -7,9 +7,11 @@
  *  - unknown options and stray arguments are errors (ucarp prints help and exits 0, or ignores);
  *  - an unknown facility is an error (ucarp logs and carries on with "daemon");
  *  - advskew 255 is refused (reserved for the bow-out advert);
- *  - with multicast on, --mcast must be a multicast group; with --nomcast any address is
- *    accepted, because ucarp still uses it as the adverts' IP destination (only the Ethernet
- *    destination becomes broadcast) and peers drop adverts sent to another address.
+ *  - --mcast must be a multicast group, with --nomcast too (ucarp takes any address there):
+ *    --nomcast changes only the Ethernet destination, the adverts still go to the group and
+ *    the socket still joins it, which the kernel refuses at run time for a unicast address;
+ *    and carpd's --nomcast neighbour entry (group -> ff:ff:ff:ff:ff:ff) would send every
+ *    datagram for that address, perhaps a real host's, as broadcast.
  * Kept from ucarp: a repeated option takes its last value (getopt semantics, and wrappers such
  * as Debian's if-up hook append options after defaults); no arguments at all prints the help.
  */
@@ -163,8 +165,11 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
   if (mcastOctets === undefined) {
     throw invalidValue('--mcast', 'a dotted-quad IPv4 address, like 224.0.0.18', mcast);
   }
-  if (!noMcast && !isMulticast(mcastOctets)) {
-    throw invalidValue('--mcast', 'a multicast group in 224.0.0.0/4 (or add --nomcast for broadcast adverts)', mcast);
+  if (!isMulticast(mcastOctets)) {
+    // Even with --nomcast, see the header comment; for broadcast frames --nomcast is the
+    // option, not a broadcast address here.
+    const hint = noMcast ? ' (--nomcast already sends the adverts in broadcast frames)' : ' (for broadcast frames add --nomcast)';
+    throw invalidValue('--mcast', `a multicast group in 224.0.0.0/4${hint}`, mcast);
   }
 
   const vhid = integerOption(raw, 'vhid', 1, 255);

@@ -22,6 +22,14 @@ import { checkCommandPrefix, checkInterfaceName } from './validate.js';
  *
  * If `ip monitor` dies, it is restarted with exponential backoff, a bounded number of times;
  * then 'error' is emitted and the last known state stays.
+ *
+ * The interface is also tracked by index. The daemon's raw socket is bound to the interface as
+ * it was at start (SO_BINDTODEVICE and the group membership hold its index): if the interface
+ * is deleted and created again under the same name (ifdown/ifup of a VLAN, a USB NIC plugged
+ * back in), the name comes back up but the socket stays deaf and every send fails with ENODEV.
+ * So deletion (`Deleted N: name:`) counts as down, and when the name reappears with another
+ * index 'replaced' is emitted — before the 'change' to up — so the socket can be reopened
+ * first. A rename away is treated like a deletion.
  */
 
 export interface LinkMonitorOptions {
@@ -33,8 +41,16 @@ export interface LinkMonitorOptions {
 
 export type LinkMonitorEvents = {
   change: [up: boolean];
+  /** The interface now has this index, not the one it had: reopen what is bound to it. */
+  replaced: [ifindex: number];
   error: [error: Error];
 };
+
+/** What a monitor line or a read says: admin UP with carrier, and the index (undefined: no such interface). */
+interface Observation {
+  up: boolean;
+  ifindex: number | undefined;
+}
 
 const READ_TIMEOUT_MS = 5000;
 const RESTART_DELAYS_MS = [100, 500, 2000, 5000, 10_000];
@@ -52,6 +68,14 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
   private readonly log: HostLogger;
   private readonly commandPrefix: readonly string[] | undefined;
   private state = false;
+  /** The interface's index now; undefined while it does not exist (or was never read). */
+  private index: number | undefined;
+  /** The last index it was seen with, kept across a deletion to recognise a re-creation. */
+  private lastIndex: number | undefined;
+  private starting: Promise<boolean> | undefined;
+  /** Counts start()s, so a start that stop() overtook does not finish over a newer one. */
+  private runs = 0;
+  /** Set once start() has its initial state: from then on changes are events. */
   private started = false;
   private stopped = false;
   private monitor: ResultPromise | undefined;
@@ -76,16 +100,34 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     return this.state;
   }
 
-  /** Starts watching; resolves with the initial state. 'change' fires only on later changes. */
-  async start(): Promise<boolean> {
-    if (this.started) return this.state;
-    this.started = true;
+  /** The interface's index; undefined while it does not exist or before start() read it. */
+  get ifindex(): number | undefined {
+    return this.index;
+  }
+
+  /**
+   * Starts watching; resolves with the initial state. 'change' and 'replaced' fire only on
+   * later changes.
+   */
+  start(): Promise<boolean> {
+    this.starting ??= this.startWatching();
+    return this.starting;
+  }
+
+  private async startWatching(): Promise<boolean> {
     this.stopped = false;
+    const run = ++this.runs;
     // Monitor first, then read: a change after the read is then reported by the monitor.
     this.spawnMonitor();
+    // A monitor line that arrives during the read is newer than the read's result, which must
+    // not overwrite it. Lines before `started` update the state without an event: the caller
+    // gets the state from this promise, not from a 'change' into a machine not yet started.
+    const generation = this.generation;
     const initial = await this.readState();
-    if (initial !== undefined) this.state = initial;
-    this.log.debug(`link monitor: ${this.ifname} is ${this.state ? 'up' : 'down'}`);
+    if (this.stopped || run !== this.runs) return this.state; // stopped (and maybe restarted) meanwhile
+    if (initial !== undefined && generation === this.generation) this.observe(initial);
+    this.started = true;
+    this.log.debug(`link monitor: ${this.ifname} is ${this.state ? 'up' : 'down'}${this.index !== undefined ? ` (index ${this.index})` : ''}`);
     this.scheduleSettleReads();
     return this.state;
   }
@@ -93,6 +135,7 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
   stop(): void {
     this.stopped = true;
     this.started = false;
+    this.starting = undefined;
     clearTimeout(this.restartTimer);
     for (const timer of this.settleTimers.splice(0)) clearTimeout(timer);
     const monitor = this.monitor;
@@ -184,19 +227,44 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
 
   private onMonitorLine(line: string): void {
     const parsed = parseMonitorLine(line);
-    if (parsed === undefined || parsed.ifname !== this.ifname) return;
+    if (parsed === undefined) return;
+    if (parsed.ifname !== this.ifname) {
+      // Our interface renamed away: the name we watch no longer exists.
+      if (!parsed.deleted && this.index !== undefined && parsed.ifindex === this.index) {
+        this.generation++;
+        this.observe({ up: false, ifindex: undefined });
+      }
+      return;
+    }
+    if (parsed.deleted) {
+      // The deletion of an interface we no longer track (a read already saw its successor).
+      if (this.index !== undefined && parsed.ifindex !== this.index) return;
+      this.generation++;
+      this.observe({ up: false, ifindex: undefined });
+      return;
+    }
     this.generation++;
-    this.setState(parsed.up);
+    this.observe({ up: parsed.up, ifindex: parsed.ifindex });
   }
 
   private async refresh(): Promise<void> {
     const generation = this.generation;
-    const up = await this.readState();
+    const observed = await this.readState();
     // A monitor line that arrived during the read is newer than what we read.
-    if (up !== undefined && generation === this.generation && !this.stopped) this.setState(up);
+    if (observed !== undefined && generation === this.generation && !this.stopped) this.observe(observed);
   }
 
-  private setState(up: boolean): void {
+  /** The one place state changes: index first ('replaced'), then carrier ('change'). */
+  private observe({ up, ifindex }: Observation): void {
+    const replaced = ifindex !== undefined && this.lastIndex !== undefined && ifindex !== this.lastIndex;
+    this.index = ifindex;
+    if (ifindex !== undefined) this.lastIndex = ifindex;
+    // Before start() resolved, no events: the index start() ends with is the baseline (a
+    // re-creation during those few ms of start-up goes unnoticed).
+    if (replaced && this.started) {
+      this.log.warn(`link monitor: ${this.ifname} was re-created (now index ${ifindex})`);
+      this.emit('replaced', ifindex);
+    }
     if (up === this.state) return;
     this.state = up;
     if (!this.started) return; // before start() resolved: the initial state, no event
@@ -204,8 +272,11 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     this.emit('change', up);
   }
 
-  /** Reads the state with `ip -j link show`; false when the interface does not exist. */
-  private async readState(): Promise<boolean | undefined> {
+  /**
+   * Reads the state and index with `ip -j link show`; down and no index when the interface
+   * does not exist, undefined when it cannot be read.
+   */
+  private async readState(): Promise<Observation | undefined> {
     const args = ['-j', 'link', 'show', 'dev', this.ifname];
     const result = await runCommand('ip', args, {
       timeoutMs: READ_TIMEOUT_MS,
@@ -214,14 +285,18 @@ export class LinkMonitor extends EventEmitter<LinkMonitorEvents> {
     if (result.failed) {
       if (/does not exist|Cannot find device/i.test(result.stderr)) {
         this.log.warn(`link monitor: interface ${this.ifname} does not exist`);
-        return false;
+        return { up: false, ifindex: undefined };
       }
       this.log.error(`link monitor: ip ${args.join(' ')}: ${describeFailure(result, READ_TIMEOUT_MS)}: ${oneLine(result.stderr)}`);
       return undefined;
     }
     try {
-      const links = JSON.parse(result.stdout) as Array<{ flags?: string[] }>;
-      return linkIsUp(links[0]?.flags ?? []);
+      const links = JSON.parse(result.stdout) as Array<{ ifindex?: unknown; flags?: string[] }>;
+      const ifindex = links[0]?.ifindex;
+      return {
+        up: linkIsUp(links[0]?.flags ?? []),
+        ifindex: typeof ifindex === 'number' && Number.isInteger(ifindex) && ifindex > 0 ? ifindex : undefined,
+      };
     } catch (error) {
       this.log.error(`link monitor: cannot parse ip ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
@@ -238,13 +313,15 @@ export function linkIsUp(flags: readonly string[]): boolean {
  * One line of `ip -o monitor link`, e.g.
  *   `3: eth0@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN ...`
  *   `Deleted 3: eth0@if2: <BROADCAST,MULTICAST> mtu 1500 ...`
- * (with `[LINK]` in front when more object types are monitored). Names cannot contain ':',
- * '/' or spaces; "@peer" is a veth/vlan's link and not part of the name.
+ * (with `[LINK]` in front when more object types are monitored). The number is the ifindex.
+ * Names cannot contain ':', '/' or spaces; "@peer" is a veth/vlan's link, not part of the name.
+ * A deleted interface is down.
  */
-export function parseMonitorLine(line: string): { ifname: string; up: boolean } | undefined {
-  const match = /^(?:\[LINK\]\s*)?(Deleted\s+)?\d+:\s+([^:@\s]+)(?:@[^:\s]*)?:\s+<([^>]*)>/.exec(line.trim());
+export function parseMonitorLine(line: string): { ifindex: number; ifname: string; up: boolean; deleted: boolean } | undefined {
+  const match = /^(?:\[LINK\]\s*)?(Deleted\s+)?(\d+):\s+([^:@\s]+)(?:@[^:\s]*)?:\s+<([^>]*)>/.exec(line.trim());
   if (match === null) return undefined;
-  const ifname = match[2]!;
-  if (match[1] !== undefined) return { ifname, up: false };
-  return { ifname, up: linkIsUp(match[3]!.split(',')) };
+  const ifindex = Number(match[2]);
+  const ifname = match[3]!;
+  const deleted = match[1] !== undefined;
+  return { ifindex, ifname, up: !deleted && linkIsUp(match[4]!.split(',')), deleted };
 }

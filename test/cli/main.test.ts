@@ -35,6 +35,15 @@ describe('main()', () => {
     expect(result.stderr).toBe('carpd: --vhid must be an integer from 1 to 255, got "300"\n');
   });
 
+  it('refuses a unicast --mcast with --nomcast at parse time (64), not at socket open (1)', async () => {
+    const result = await runMain(['-i', 'eth0', '-s', '10.1.1.1', '-v', '7', '-p', 'love', '-a', '10.1.1.252', '-M', '-m', '10.1.1.255']);
+    expect(result.code).toBe(64);
+    expect(result.daemonConfigs).toEqual([]);
+    expect(result.stderr).toBe(
+      'carpd: --mcast must be a multicast group in 224.0.0.0/4 (--nomcast already sends the adverts in broadcast frames), got "10.1.1.255"\n',
+    );
+  });
+
   it('prints help on stdout and returns 0', async () => {
     const result = await runMain(['--help']);
     expect(result.code).toBe(0);

@@ -131,8 +131,9 @@ describe('each option reaches its Config field', () => {
     expect([config.advbase, config.advskew]).toEqual([0, 128]);
   });
 
-  it('accepts any group with --nomcast, which only changes the Ethernet destination', () => {
-    expect(configOf([...BASE, '-M', '-m', '10.1.1.255']).mcast).toBe('10.1.1.255');
+  it('accepts another multicast group with --nomcast, which only changes the Ethernet destination', () => {
+    const config = configOf([...BASE, '-M', '-m', '239.1.2.3']);
+    expect([config.noMcast, config.mcast]).toEqual([true, '239.1.2.3']);
   });
 
   it('accepts a label equal to the interface name', () => {
@@ -322,7 +323,12 @@ describe('invalid command lines', () => {
     [[...BASE, '-a', '255.255.255.255'], ['--addr', 'unicast']],
     [[...BASE, '-a', '10.1.1.1'], ['--addr', '--srcip', '"10.1.1.1"']],
     [['-i', 'eth0', '-s', '10.1.1.1', '-v', '1', '-p', 'love'], ['--addr', 'required']],
-    [[...BASE, '-m', '10.1.1.255'], ['--mcast', '224.0.0.0/4', '--nomcast', '"10.1.1.255"']],
+    [[...BASE, '-m', '10.1.1.255'], ['--mcast', '224.0.0.0/4', 'add --nomcast', '"10.1.1.255"']],
+    // --nomcast still joins the group, and its neighbour entry would turn a unicast host's
+    // datagrams into broadcast frames: the group must be multicast with it too.
+    [[...BASE, '-M', '-m', '10.1.1.255'], ['--mcast', '224.0.0.0/4', 'already sends the adverts in broadcast frames', '"10.1.1.255"']],
+    [[...BASE, '-M', '-m', '255.255.255.255'], ['--mcast', '224.0.0.0/4', '"255.255.255.255"']],
+    [[...BASE, '--nomcast', '-m', '240.0.0.1'], ['--mcast', '224.0.0.0/4', '"240.0.0.1"']],
     [[...BASE, '-m', '240.0.0.1'], ['--mcast', '224.0.0.0/4', '"240.0.0.1"']],
     [[...BASE, '--mcastip=224.0.0'], ['--mcast', '"224.0.0"']],
     [[...BASE, '-M', '-m', 'broadcast'], ['--mcast', 'dotted-quad', '"broadcast"']],

@@ -41,11 +41,13 @@ describe('runCommand', () => {
 
 describe('parseMonitorLine', () => {
   it.each([
-    ['3: veth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default \\    link/ether 22:0d:c2:78:c0:ce brd ff:ff:ff:ff:ff:ff', { ifname: 'veth0', up: true }],
-    ['3: veth0@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN', { ifname: 'veth0', up: false }],
-    ['3: eth0: <BROADCAST,MULTICAST,LOWER_UP> mtu 1500 state DOWN', { ifname: 'eth0', up: false }],
-    ['Deleted 3: veth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { ifname: 'veth0', up: false }],
-    ['[LINK]3: br-lan.10@br-lan: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { ifname: 'br-lan.10', up: true }],
+    ['3: veth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP group default \\    link/ether 22:0d:c2:78:c0:ce brd ff:ff:ff:ff:ff:ff', { ifindex: 3, ifname: 'veth0', up: true, deleted: false }],
+    ['3: veth0@if2: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN', { ifindex: 3, ifname: 'veth0', up: false, deleted: false }],
+    ['3: eth0: <BROADCAST,MULTICAST,LOWER_UP> mtu 1500 state DOWN', { ifindex: 3, ifname: 'eth0', up: false, deleted: false }],
+    // The index tells a re-created interface of the same name from the one that was deleted.
+    ['Deleted 3: veth0@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { ifindex: 3, ifname: 'veth0', up: false, deleted: true }],
+    ['[LINK]Deleted 17: eth0.42@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { ifindex: 17, ifname: 'eth0.42', up: false, deleted: true }],
+    ['[LINK]3: br-lan.10@br-lan: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', { ifindex: 3, ifname: 'br-lan.10', up: true, deleted: false }],
     ['    link/ether 22:0d:c2:78:c0:ce brd ff:ff:ff:ff:ff:ff', undefined],
     ['', undefined],
   ])('%s', (line, expected) => {

@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LinkMonitor } from '../../lib/host/link-monitor.js';
 import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
@@ -21,6 +25,8 @@ beforeAll(() => {
 
 afterEach(() => {
   for (const monitor of monitors.splice(0)) monitor.stop();
+  // A test that deletes the veth and failed before re-creating it.
+  if (ifindexOf(IF) === undefined) lab.veth(ns, IF, peer, PEER_IF);
   ip(['-n', ns, 'link', 'set', IF, 'up']);
   ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
 });
@@ -33,6 +39,14 @@ function monitor(log: RecordingLogger, ifname = IF): { mon: LinkMonitor; events:
   const events: Array<{ up: boolean; at: number }> = [];
   mon.on('change', (up) => events.push({ up, at: performance.now() }));
   return { mon, events };
+}
+
+function ifindexOf(ifname: string): number | undefined {
+  try {
+    return (JSON.parse(ip(['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ ifindex: number }>)[0]?.ifindex;
+  } catch {
+    return undefined; // does not exist
+  }
 }
 
 /** Pids of the processes in our test namespace: the `ip monitor` is the only one. */
@@ -126,10 +140,71 @@ describe('LinkMonitor in a network namespace', () => {
     expect(await waitFor(() => pidsInNamespace().length === 0, 2000)).toBe(true);
   });
 
+  it('reports a deleted and re-created interface: down, then \'replaced\' with the new index, then up', async () => {
+    // ifdown/ifup of a VLAN, a USB NIC plugged back in: same name, new index, and a socket
+    // bound to the old one is deaf.
+    const log = new RecordingLogger();
+    const { mon } = monitor(log);
+    const seen: string[] = [];
+    mon.on('change', (up) => seen.push(`change ${up}`));
+    mon.on('replaced', (ifindex) => seen.push(`replaced ${ifindex}`));
+    expect(await mon.start()).toBe(true);
+    const before = ifindexOf(IF);
+    expect(mon.ifindex).toBe(before);
+    await new Promise((r) => setTimeout(r, 300)); // let `ip monitor` subscribe
+
+    ip(['-n', ns, 'link', 'del', IF]); // takes the peer with it
+    expect(await waitFor(() => seen.length >= 1, 2000, 2)).toBe(true);
+    expect(mon.up).toBe(false);
+    expect(mon.ifindex).toBeUndefined();
+
+    lab.veth(ns, IF, peer, PEER_IF);
+    const after = ifindexOf(IF);
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(await waitFor(() => seen.length >= 3, 2000, 2)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200)); // nothing more should come
+    expect(seen).toEqual(['change false', `replaced ${after}`, 'change true']);
+    expect(mon.up).toBe(true);
+    expect(mon.ifindex).toBe(after);
+    expect(log.at('warn')).toEqual([`link monitor: ${IF} was re-created (now index ${after})`]);
+    expect(log.at('error')).toEqual([]);
+  });
+
   it('treats a missing interface as down, with a warning', async () => {
     const log = new RecordingLogger();
     const { mon } = monitor(log, 'nosuch0');
     expect(await mon.start()).toBe(false);
     expect(log.at('warn')).toEqual(['link monitor: interface nosuch0 does not exist']);
+  });
+});
+
+describe('LinkMonitor start-up', () => {
+  const fakeIp = fileURLToPath(new URL('../fixtures/host/late-read-ip.sh', import.meta.url));
+
+  it('lets a monitor line that arrives during the initial read win, and emits nothing before start() resolves', async () => {
+    // The monitor says "carrier lost" at once; the initial read answers later with the older
+    // "up". The newer state must stand, and must come as start()'s result, not as a 'change'
+    // into a daemon that has not started its state machine.
+    const dir = mkdtempSync(join(tmpdir(), 'carpd-link-'));
+    try {
+      const log = new RecordingLogger();
+      const mon = new LinkMonitor({ interface: IF, log, commandPrefix: [fakeIp, dir] });
+      monitors.push(mon);
+      let resolved = false;
+      const events: string[] = [];
+      mon.on('change', (up) => events.push(`change ${up} ${resolved ? 'after' : 'before'} start`));
+      mon.on('replaced', (ifindex) => events.push(`replaced ${ifindex}`));
+      const up = await mon.start();
+      resolved = true;
+      expect(up).toBe(false);
+      expect(mon.ifindex).toBe(5);
+      // The settle re-reads (100 and 500 ms) agree: still no event.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(events).toEqual([]);
+      expect(log.at('error')).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,8 @@
-import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastGroupNeighbour } from '../../lib/host/neigh.js';
 import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
 
@@ -11,6 +14,11 @@ const lab = new NetnsLab('neigh');
 const IF = 'lan0';
 let sender: string;
 let receiver: string;
+/** Stands in for /run/carpd: the users' files live here, removed after the file. */
+let runDir: string;
+/** The entry is in the sender namespace's table, so that namespace is the key. */
+let senderNetnsId: string;
+const sleepers: ChildProcess[] = [];
 
 beforeAll(() => {
   NetnsLab.requireNetns();
@@ -19,9 +27,50 @@ beforeAll(() => {
   lab.veth(sender, IF, receiver, IF);
   lab.addr(sender, IF, '198.18.0.1/24');
   lab.addr(receiver, IF, '198.18.0.2/24');
+  runDir = mkdtempSync(join(tmpdir(), 'carpd-neigh-'));
+  // `ip netns add` bind-mounts the namespace there: its inode is the /proc/<pid>/ns/net one.
+  senderNetnsId = String(statSync(`/run/netns/${sender}`).ino);
 });
 
-afterAll(() => lab.destroy());
+afterEach(() => {
+  for (const sleeper of sleepers.splice(0)) sleeper.kill('SIGKILL');
+  ip(['-n', sender, 'neigh', 'flush', 'dev', IF, 'nud', 'permanent']);
+});
+
+afterAll(() => {
+  lab.destroy();
+  if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
+});
+
+function neighbour(log: RecordingLogger, pid?: number): BroadcastGroupNeighbour {
+  return new BroadcastGroupNeighbour({
+    interface: IF,
+    group: '224.0.0.18',
+    log,
+    commandPrefix: ['ip', 'netns', 'exec', sender],
+    runDir,
+    netnsId: senderNetnsId,
+    ...(pid !== undefined ? { pid } : {}),
+  });
+}
+
+function entry(): string {
+  return ip(['-n', sender, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim();
+}
+
+/** The pid of a live process: another carpd instance, as far as the user files go. */
+function livePid(): number {
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  sleepers.push(sleeper);
+  return sleeper.pid!;
+}
+
+/** The pid of a process that has exited: a carpd that crashed. */
+function deadPid(): number {
+  return spawnSync('true').pid;
+}
+
+const usersDir = (): string => join(runDir, 'nomcast', `${senderNetnsId}-${IF}-224.0.0.18`);
 
 /** The Ethernet destination of the next datagram the sender sends to 224.0.0.18. */
 async function destinationMac(): Promise<string> {
@@ -45,15 +94,66 @@ async function destinationMac(): Promise<string> {
 describe('BroadcastGroupNeighbour', () => {
   it('puts datagrams for the group into broadcast frames while installed, and only then', async () => {
     const log = new RecordingLogger();
-    const n = new BroadcastGroupNeighbour({ interface: IF, group: '224.0.0.18', log, commandPrefix: ['ip', 'netns', 'exec', sender] });
+    const n = neighbour(log);
     expect(await destinationMac()).toBe('01:00:5e:00:00:12');
     expect(await n.install()).toBe(true);
     expect(await n.install()).toBe(true); // replace: a second start after a crash is fine
     expect(await destinationMac()).toBe('ff:ff:ff:ff:ff:ff');
     expect(await n.remove()).toBe(true);
     expect(await n.remove()).toBe(true); // idempotent
-    expect(ip(['-n', sender, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim()).toBe('');
+    expect(entry()).toBe('');
+    expect(existsSync(usersDir())).toBe(false);
     expect(await destinationMac()).toBe('01:00:5e:00:00:12');
     expect(log.at('error')).toEqual([]);
+  });
+
+  it('is shared by the instances on one interface: it stays until the last one removes it', async () => {
+    // Several vhids on one interface, all on 224.0.0.18: the usual ucarp layout.
+    const log = new RecordingLogger();
+    const first = neighbour(log);
+    const secondPid = livePid();
+    const second = neighbour(log, secondPid);
+    expect(await first.install()).toBe(true);
+    expect(await second.install()).toBe(true);
+    expect(readdirSync(usersDir()).sort()).toEqual([String(process.pid), String(secondPid)].sort());
+
+    expect(await first.remove()).toBe(true);
+    expect(entry()).toContain('ff:ff:ff:ff:ff:ff');
+    expect(readdirSync(usersDir())).toEqual([String(secondPid)]);
+    expect(await destinationMac()).toBe('ff:ff:ff:ff:ff:ff');
+
+    expect(await second.remove()).toBe(true);
+    expect(entry()).toBe('');
+    expect(existsSync(usersDir())).toBe(false);
+    expect(log.at('error')).toEqual([]);
+  });
+
+  it('is not kept by the file of an instance that died without removing it', async () => {
+    const log = new RecordingLogger();
+    const crashed = deadPid();
+    mkdirSync(usersDir(), { recursive: true });
+    writeFileSync(join(usersDir(), String(crashed)), `${crashed}\n`);
+    const n = neighbour(log);
+    expect(await n.install()).toBe(true);
+    expect(await n.remove()).toBe(true);
+    expect(entry()).toBe('');
+    expect(existsSync(usersDir())).toBe(false); // the stale file was deleted with it
+    expect(log.at('debug')).toContain(`--nomcast: removing the stale user file of pid ${crashed} (no such process)`);
+  });
+
+  it('keys users by namespace: an instance in another namespace does not keep ours', async () => {
+    // Namespaces share /run but not neighbour tables.
+    const log = new RecordingLogger();
+    const elsewhere = new BroadcastGroupNeighbour({
+      interface: IF, group: '224.0.0.18', log, commandPrefix: ['ip', 'netns', 'exec', receiver], runDir,
+      netnsId: String(statSync(`/run/netns/${receiver}`).ino), pid: livePid(),
+    });
+    expect(await elsewhere.install()).toBe(true);
+    const n = neighbour(log);
+    expect(await n.install()).toBe(true);
+    expect(await n.remove()).toBe(true);
+    expect(entry()).toBe('');
+    expect(await elsewhere.remove()).toBe(true);
+    expect(ip(['-n', receiver, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim()).toBe('');
   });
 });
