@@ -67,7 +67,7 @@ class Daemon {
   private started = false;
   private exitCode = 0;
   private resolveExit: ((code: number) => void) | undefined;
-  private closeSyslog: (() => void) | undefined;
+  private closeSyslog: (() => Promise<void>) | undefined;
   private releaseInstanceLock: (() => void) | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
 
@@ -495,7 +495,7 @@ class Daemon {
     await this.scripts.idle();
     if (this.config.pidfile !== undefined) removePidfile(this.config.pidfile);
     this.releaseInstanceLock?.();
-    this.closeSyslog?.();
+    await this.closeSyslog?.();
   }
 }
 

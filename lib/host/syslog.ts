@@ -20,8 +20,14 @@ export function syslogPriority(facility: string, level: LogLevel): number {
   return f * 8 + SEVERITIES[level];
 }
 
-export function openSyslog(facility: string, pid: number): { sink: LogSink; close: () => void } {
-  const child = execa('logger', ['--prio-prefix', '-t', 'carpd', `--id=${pid}`], {
+export function openSyslog(
+  facility: string,
+  pid: number,
+  /** Tests point logger at their own socket instead of /dev/log. */
+  socketPath?: string,
+): { sink: LogSink; close: () => Promise<void> } {
+  const args = ['--prio-prefix', '-t', 'carpd', `--id=${pid}`, ...(socketPath !== undefined ? ['-u', socketPath] : [])];
+  const child = execa('logger', args, {
     stdin: 'pipe',
     stdout: 'ignore',
     stderr: 'ignore',
@@ -38,9 +44,10 @@ export function openSyslog(facility: string, pid: number): { sink: LogSink; clos
     sink: (level, message) => {
       if (open) child.stdin?.write(`<${syslogPriority(facility, level)}>${message.replace(/\n/g, ' ')}\n`);
     },
-    close: () => {
+    close: async () => {
       open = false;
       child.stdin?.end();
+      await child;
     },
   };
 }
