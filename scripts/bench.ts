@@ -12,6 +12,7 @@
 // against the targets of issue 3; --json writes every raw figure. It ends by itself: every wait
 // has a deadline, and the lab is destroyed in `finally` (and on exit or a signal by the lab's own
 // handlers).
+import { BOW_OUT_WAIT_MS_PER_SKEW, bowOutDelayMs } from '../lib/state/election.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -152,9 +153,9 @@ async function main(argv: string[]): Promise<number> {
       .filter((sc) => sc.fault === 'sigterm')
       .map(
         (sc) =>
-          `(${sc.id}): after a bow-out advert carpd's backup waits its own skew time before claiming (so the best of several backups ` +
-          `wins), here advskew ${sc.backup.advskew} = ${ms((sc.backup.advskew * 1000) / 256)}; the hand-over grows with the backup's advskew ` +
-          `(advskew 100 would add ${ms((100 * 1000) / 256)}). A stopping ucarp sends no bow-out, so its backup waits the full master-down time.`,
+          `(${sc.id}): after a bow-out advert carpd's backup waits ${BOW_OUT_WAIT_MS_PER_SKEW} ms per advskew unit before claiming (so the best ` +
+          `of several backups wins), here advskew ${sc.backup.advskew} = ${ms(bowOutDelayMs(sc.backup))}; even advskew 254 waits only ` +
+          `${ms(bowOutDelayMs({ advbase: 1, advskew: 254 }))}. A stopping ucarp sends no bow-out, so its backup waits the full master-down time.`,
       ),
     'Each daemon runs as documented: carpd manages the VIP itself; ucarp adds/removes it through up/down scripts (sh + ip). Both get -z.',
     'Spurious: MASTER transitions ("X -> MASTER", "Switching to state: MASTER") in the daemons\' logs during the quiet period before ' +
