@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { HostLogger } from '../../lib/host/types.js';
 
 /** A HostLogger that keeps every line, for assertions. */
@@ -138,5 +138,27 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: n
     if (await fn()) return true;
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, stepMs));
+  }
+}
+
+/**
+ * Stand-ins for other carpd processes in lock and registration tests: live ones (a `sleep`
+ * this object kills in killAll) and dead ones (the pid of a process that has exited).
+ */
+export class StandInProcesses {
+  private readonly live: ChildProcess[] = [];
+
+  livePid(): number {
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    this.live.push(sleeper);
+    return sleeper.pid!;
+  }
+
+  deadPid(): number {
+    return spawnSync('true').pid;
+  }
+
+  killAll(): void {
+    for (const sleeper of this.live.splice(0)) sleeper.kill('SIGKILL');
   }
 }

@@ -1,14 +1,14 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireInstanceLock } from '../../lib/host/instance-lock.js';
 import { currentNetnsId } from '../../lib/host/run-dir.js';
+import { StandInProcesses } from './helpers.js';
 
 // Plain files in a temporary directory standing in for /run/carpd; no network changes.
 let runDir: string;
-const sleepers: ChildProcess[] = [];
+const standIns = new StandInProcesses();
 const NETNS = '4026531840';
 const lockPath = (ifname = 'eth0', vhid = 42): string => join(runDir, `${NETNS}-${ifname}-vhid${vhid}.pid`);
 
@@ -17,21 +17,9 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  for (const sleeper of sleepers.splice(0)) sleeper.kill('SIGKILL');
+  standIns.killAll();
   rmSync(runDir, { recursive: true, force: true });
 });
-
-/** A live process that is not us: the carpd already running. */
-function livePid(): number {
-  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
-  sleepers.push(sleeper);
-  return sleeper.pid!;
-}
-
-/** A process that has exited: a carpd that crashed and left its lock. */
-function deadPid(): number {
-  return spawnSync('true').pid;
-}
 
 describe('acquireInstanceLock', () => {
   it('writes our pid to <runDir>/<netns>-<if>-vhid<vhid>.pid, and release() removes it', () => {
@@ -47,7 +35,7 @@ describe('acquireInstanceLock', () => {
   });
 
   it('refuses while the lock names a live process, with one line for the operator', () => {
-    const running = livePid();
+    const running = standIns.livePid();
     writeFileSync(lockPath(), `${running}\n`);
     const lock = acquireInstanceLock({ interface: 'eth0', vhid: 42, runDir, netnsId: NETNS });
     expect(lock).toEqual({
@@ -58,7 +46,7 @@ describe('acquireInstanceLock', () => {
   });
 
   it.each([
-    ['a dead process', () => `${deadPid()}\n`],
+    ['a dead process', () => `${standIns.deadPid()}\n`],
     ['nothing (a crash while writing)', () => ''],
     ['something that is not a pid', () => 'carpd\n'],
   ])('takes over a lock that names %s', (_what, content) => {
@@ -70,14 +58,14 @@ describe('acquireInstanceLock', () => {
 
   it('release() leaves a lock that another carpd has taken over since', () => {
     const lock = acquireInstanceLock({ interface: 'eth0', vhid: 42, runDir, netnsId: NETNS });
-    const other = livePid();
+    const other = standIns.livePid();
     writeFileSync(lockPath(), `${other}\n`);
     if (lock.ok) lock.release();
     expect(readFileSync(lockPath(), 'utf8')).toBe(`${other}\n`);
   });
 
   it('keys by namespace, interface and vhid: other combinations run side by side', () => {
-    const running = livePid();
+    const running = standIns.livePid();
     writeFileSync(lockPath(), `${running}\n`);
     expect(acquireInstanceLock({ interface: 'eth0', vhid: 43, runDir, netnsId: NETNS }).ok).toBe(true);
     expect(acquireInstanceLock({ interface: 'eth1', vhid: 42, runDir, netnsId: NETNS }).ok).toBe(true);

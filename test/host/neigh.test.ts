@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastGroupNeighbour } from '../../lib/host/neigh.js';
-import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
+import { ip, NetnsLab, RecordingLogger, waitFor, StandInProcesses } from './helpers.js';
 
 /**
  * --nomcast needs the group's datagrams in broadcast frames. Two namespaces on a veth pair
@@ -18,7 +18,7 @@ let receiver: string;
 let runDir: string;
 /** The entry is in the sender namespace's table, so that namespace is the key. */
 let senderNetnsId: string;
-const sleepers: ChildProcess[] = [];
+const standIns = new StandInProcesses();
 
 beforeAll(() => {
   NetnsLab.requireNetns();
@@ -33,7 +33,7 @@ beforeAll(() => {
 });
 
 afterEach(() => {
-  for (const sleeper of sleepers.splice(0)) sleeper.kill('SIGKILL');
+  standIns.killAll();
   ip(['-n', sender, 'neigh', 'flush', 'dev', IF, 'nud', 'permanent']);
 });
 
@@ -56,18 +56,6 @@ function neighbour(log: RecordingLogger, pid?: number): BroadcastGroupNeighbour 
 
 function entry(): string {
   return ip(['-n', sender, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim();
-}
-
-/** The pid of a live process: another carpd instance, as far as the user files go. */
-function livePid(): number {
-  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
-  sleepers.push(sleeper);
-  return sleeper.pid!;
-}
-
-/** The pid of a process that has exited: a carpd that crashed. */
-function deadPid(): number {
-  return spawnSync('true').pid;
 }
 
 const usersDir = (): string => join(runDir, 'nomcast', `${senderNetnsId}-${IF}-224.0.0.18`);
@@ -111,7 +99,7 @@ describe('BroadcastGroupNeighbour', () => {
     // Several vhids on one interface, all on 224.0.0.18: the usual ucarp layout.
     const log = new RecordingLogger();
     const first = neighbour(log);
-    const secondPid = livePid();
+    const secondPid = standIns.livePid();
     const second = neighbour(log, secondPid);
     expect(await first.install()).toBe(true);
     expect(await second.install()).toBe(true);
@@ -130,7 +118,7 @@ describe('BroadcastGroupNeighbour', () => {
 
   it('is not kept by the file of an instance that died without removing it', async () => {
     const log = new RecordingLogger();
-    const crashed = deadPid();
+    const crashed = standIns.deadPid();
     mkdirSync(usersDir(), { recursive: true });
     writeFileSync(join(usersDir(), String(crashed)), `${crashed}\n`);
     const n = neighbour(log);
@@ -146,7 +134,7 @@ describe('BroadcastGroupNeighbour', () => {
     const log = new RecordingLogger();
     const elsewhere = new BroadcastGroupNeighbour({
       interface: IF, group: '224.0.0.18', log, commandPrefix: ['ip', 'netns', 'exec', receiver], runDir,
-      netnsId: String(statSync(`/run/netns/${receiver}`).ino), pid: livePid(),
+      netnsId: String(statSync(`/run/netns/${receiver}`).ino), pid: standIns.livePid(),
     });
     expect(await elsewhere.install()).toBe(true);
     const n = neighbour(log);
