@@ -83,9 +83,10 @@ export const BOW_OUT_WAIT_MS_PER_SKEW = 0.25;
  * back. Waiting in proportion to its advskew (the idea of VRRP's skew time for a priority-0
  * advert, RFC 3768 §6.4.2) lets the preferred backup claim first; the others hear its advert
  * before their own wait ends. A quarter of a millisecond per advskew unit orders backups whose
- * advskews differ by 10 or more (2.5 ms, far above LAN latency) while even advskew 254 waits
- * only 63.5 ms, so a clean stop still hands over in well under 100 ms; the full skew time
- * (up to a second) would not. A backup at advskew 0 claims at once.
+ * advskews are a few dozen apart (LAN latency is far below a millisecond; a loaded host's timers
+ * may be 10 ms late) while even advskew 254 waits only 63.5 ms, so a clean stop still hands over
+ * in well under 100 ms; the full skew time (up to a second) would not. A backup at advskew 0
+ * claims at once.
  */
 export function bowOutDelayMs(own: AdvertTiming): number {
   return own.advskew * BOW_OUT_WAIT_MS_PER_SKEW;

@@ -371,9 +371,11 @@ describe('carpd and ucarp, three hosts', () => {
     const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
     const first = d.carpd(h1, { advskew: 0 });
     await claimAlone(lab, h1);
-    const second = d.carpd(h2, { advskew: 50 });
-    const third = d.carpd(h3, { advskew: 100 });
-    await sleep(4_500);
+    // Skews far enough apart that the order survives a loaded machine: the next best waits
+    // 5 ms, the last 50 ms, and a busy two-core CI host can be 10+ ms late on a timer.
+    const second = d.carpd(h2, { advskew: 20 });
+    const third = d.carpd(h3, { advskew: 200 });
+    await sleep(5_000);
     expect(await vipHolders(lab)).toEqual([h1]);
     const stopAt = Date.now();
     first.signal('SIGTERM');
@@ -381,8 +383,8 @@ describe('carpd and ucarp, three hosts', () => {
     const takeoverMs = Date.now() - stopAt;
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(await singleMaster(lab, 5_000, 2_000)).toBe(h2);
-    // A carpd backup claims with an advert before anything slow, so the slower one (waiting
-    // 25 ms) always hears the faster one (waiting 12.5 ms) first.
+    // A carpd backup claims with an advert before anything slow, so the slower one hears the
+    // faster one before its own wait ends.
     expect(takeoverMs).toBeLessThan(1_000);
     expect(carpdTransitions(second).filter((t) => t.to === 'MASTER')).toHaveLength(1);
     expect(carpdTransitions(third).filter((t) => t.to === 'MASTER'), third.output()).toEqual([]);
