@@ -1,7 +1,10 @@
 /**
  * Pure checks for the shapes of option values. Each returns the parsed value, or undefined
- * when the text is not of that shape; the caller owns the message.
+ * when the text is not of that shape; the caller owns the message. Addresses are parsed in
+ * lib/net/address.ts, interface names and labels checked in lib/net/names.ts.
  */
+import { FACILITY_ALIASES, FACILITY_CODES, NO_SYSLOG } from '../facilities.js';
+
 
 /**
  * A plain decimal integer: digits only, no sign, no leading zero. Stricter than ucarp on
@@ -18,28 +21,6 @@ export function parseDecimalInteger(text: string, min: number, max: number): num
 }
 
 /**
- * Strict dotted quad, as inet_pton(AF_INET) takes it: four decimal parts 0..255, no leading
- * zeros (which some parsers read as octal), nothing else.
- */
-export function parseIpv4(text: string): readonly [number, number, number, number] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) {
-    return undefined;
-  }
-  const octets = parts.map((part) => parseDecimalInteger(part, 0, 255));
-  if (octets.some((octet) => octet === undefined)) {
-    return undefined;
-  }
-  return octets as unknown as readonly [number, number, number, number];
-}
-
-/** 224.0.0.0/4. */
-export function isMulticast(octets: readonly number[]): boolean {
-  const first = octets[0] ?? 0;
-  return first >= 224 && first <= 239;
-}
-
-/**
  * Seconds with an optional decimal fraction ("5", "0.5", "2.25"), returned in whole
  * milliseconds; undefined for anything else, or when out of (0, max] once rounded.
  */
@@ -51,50 +32,10 @@ export function parseSecondsToMs(text: string, maxSeconds: number): number | und
   return ms >= 1 && ms <= maxSeconds * 1000 ? ms : undefined;
 }
 
-/**
- * What the Linux kernel accepts as a device name (dev_valid_name): 1..15 bytes (IFNAMSIZ - 1),
- * not "." or "..", no '/', ':' or whitespace.
- */
-export function isValidInterfaceName(name: string): boolean {
-  return (
-    name !== '' &&
-    Buffer.byteLength(name) <= 15 &&
-    name !== '.' &&
-    name !== '..' &&
-    !/[/:\s]/.test(name)
-  );
-}
-
-/**
- * syslog facility names as glibc's facilitynames table spells them, matched without regard to
- * case as ucarp does (strcasecmp). "security" is glibc's old name for auth. ("mark" is in that
- * table too, but it is syslogd's internal timestamp facility, not one to log under.)
- */
+/** Accepted --facility spellings (matched without regard to case, as ucarp's strcasecmp) → canonical name. */
 const FACILITIES: ReadonlyMap<string, string> = new Map([
-  ...[
-    'auth',
-    'authpriv',
-    'cron',
-    'daemon',
-    'ftp',
-    'kern',
-    'lpr',
-    'mail',
-    'news',
-    'syslog',
-    'user',
-    'uucp',
-    'local0',
-    'local1',
-    'local2',
-    'local3',
-    'local4',
-    'local5',
-    'local6',
-    'local7',
-    'none',
-  ].map((name) => [name, name] as const),
-  ['security', 'auth'],
+  ...[...Object.keys(FACILITY_CODES), NO_SYSLOG].map((name) => [name, name] as const),
+  ...Object.entries(FACILITY_ALIASES),
 ]);
 
 /** The canonical lower-case facility name, or undefined. */

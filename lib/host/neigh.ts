@@ -5,6 +5,7 @@ import { claimPidFile, isAlive, releasePidFile } from './pidfile.js';
 import { currentNetnsId, DEFAULT_RUN_DIR } from './run-dir.js';
 import type { HostLogger } from './types.js';
 import { checkCommandPrefix, checkInteger, checkInterfaceName, checkIpv4 } from './validate.js';
+import { errorText } from '../errors.js';
 
 /**
  * --nomcast's broadcast frames. ucarp -M writes its adverts as Ethernet broadcast frames whose
@@ -168,6 +169,3 @@ export class BroadcastGroupNeighbour {
   }
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

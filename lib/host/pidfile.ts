@@ -1,4 +1,5 @@
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { errorText } from '../errors.js';
 
 /**
  * Files that hold a pid: the --pidfile, the per-vhid instance lock (instance-lock.ts) and the
@@ -122,6 +123,3 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

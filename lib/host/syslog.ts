@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { FACILITY_CODES } from '../facilities.js';
 import type { LogLevel, LogSink } from '../log.js';
 
 /**
@@ -7,16 +8,11 @@ import type { LogLevel, LogSink } from '../log.js';
  * second compiled dependency for a handful of lines an hour.
  */
 
-const FACILITIES: Readonly<Record<string, number>> = {
-  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9,
-  authpriv: 10, ftp: 11, local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21,
-  local6: 22, local7: 23,
-};
 
 const SEVERITIES: Readonly<Record<LogLevel, number>> = { error: 3, warn: 4, info: 6, debug: 7 };
 
 export function syslogPriority(facility: string, level: LogLevel): number {
-  const f = FACILITIES[facility] ?? FACILITIES.daemon!;
+  const f = FACILITY_CODES[facility] ?? FACILITY_CODES.daemon!;
   return f * 8 + SEVERITIES[level];
 }
 

@@ -1,4 +1,5 @@
-import { isIPv4 } from 'node:net';
+import { parseIpv4 } from '../net/address.js';
+import { isValidInterfaceName } from '../net/names.js';
 
 /**
  * Fail-fast checks for values the host layer puts on a command line. The config layer has
@@ -8,21 +9,13 @@ import { isIPv4 } from 'node:net';
  */
 
 export function checkInterfaceName(option: string, value: string): void {
-  // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or whitespace.
-  if (
-    typeof value !== 'string' ||
-    value.length === 0 ||
-    Buffer.byteLength(value) > 15 ||
-    value === '.' ||
-    value === '..' ||
-    /[/:\s]/.test(value)
-  ) {
+  if (!isValidInterfaceName(value)) {
     throw new TypeError(`${option} must be a network interface name (1-15 bytes, no '/', ':' or spaces), got ${JSON.stringify(value)}`);
   }
 }
 
 export function checkIpv4(option: string, value: string): void {
-  if (typeof value !== 'string' || !isIPv4(value)) {
+  if (typeof value !== 'string' || parseIpv4(value) === undefined) {
     throw new TypeError(`${option} must be a dotted-quad IPv4 address, got ${JSON.stringify(value)}`);
   }
 }

@@ -1,4 +1,5 @@
 import { describeFailure, formatCommand, oneLine, runCommand, type CommandResult } from './command.js';
+import { labelProblem } from '../net/names.js';
 import type { HostLogger } from './types.js';
 import { checkCommandPrefix, checkInteger, checkInterfaceName, checkIpv4 } from './validate.js';
 
@@ -54,7 +55,7 @@ export class VipManager {
     checkInterfaceName('interface', o.interface);
     checkIpv4('vip', o.vip);
     checkInteger('prefix', o.prefix, 0, 32);
-    if (o.label !== undefined) checkLabel(o.label);
+    if (o.label !== undefined) checkLabel(o.label, o.interface);
     checkCommandPrefix('commandPrefix', o.commandPrefix);
     if (o.timeoutMs !== undefined) checkInteger('timeoutMs', o.timeoutMs, 1, 600_000);
     this.ifname = o.interface;
@@ -183,9 +184,7 @@ export class VipManager {
   }
 }
 
-function checkLabel(label: string): void {
-  // The kernel keeps at most 15 bytes (IFNAMSIZ - 1); ip refuses longer ones with a vaguer message.
-  if (typeof label !== 'string' || label.length === 0 || Buffer.byteLength(label) > 15 || /\s/.test(label)) {
-    throw new TypeError(`label must be 1-15 bytes without spaces (e.g. "eth0:ucarp"), got ${JSON.stringify(label)}`);
-  }
+function checkLabel(label: string, iface: string): void {
+  const problem = labelProblem(label, iface);
+  if (problem !== undefined) throw new TypeError(`label must be ${problem}, got ${JSON.stringify(label)}`);
 }

@@ -8,6 +8,7 @@
  */
 import { internetChecksum } from './checksum.js';
 import { ProtocolDecodeError } from './errors.js';
+import { addressBytes, ipv4, ipv4FromInt, parseIpv4 } from '../net/address.js';
 
 export const IPV4_MIN_HEADER_LENGTH = 20;
 
@@ -15,38 +16,27 @@ export const IPV4_MIN_HEADER_LENGTH = 20;
 const IP_DF = 0x4000;
 const IP_MF = 0x2000;
 
-// One octet 0..255 with no leading zero: "010" is rejected because inet_aton would read it
-// as octal 8 while inet_pton rejects it; refusing it removes the ambiguity.
-const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
-const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+// Address parsing has one home, lib/net/address.ts; these are the string-level helpers the
+// codec and its tests use, written on top of it.
 
 /** Strict dotted quad: four decimal octets 0..255, no leading zeros, nothing else. */
 export function isValidIpv4(s: string): boolean {
-  return typeof s === 'string' && DOTTED_QUAD.test(s);
+  return parseIpv4(s) !== undefined;
 }
 
 /** "198.18.0.1" -> 0xc6120001 (unsigned). Throws a TypeError for anything but a strict dotted quad. */
 export function ipv4ToInt(addr: string): number {
-  if (!isValidIpv4(addr)) {
-    throw new TypeError(`Invalid IPv4 address: ${JSON.stringify(addr)}`);
-  }
-  const [a, b, c, d] = addr.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  return ipv4(addr).int;
 }
 
 /** 0xc6120001 -> "198.18.0.1". Accepts integers 0..2^32-1 only. */
 export function intToIpv4(n: number): string {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
-    throw new RangeError(`IPv4 address as integer must be 0..4294967295, got ${n}`);
-  }
-  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+  return ipv4FromInt(n).text;
 }
 
 /** The 4 bytes of an address in network order, as ucarp feeds the VIP to the HMAC. */
 export function ipv4ToBytes(addr: string): Buffer {
-  const buf = Buffer.alloc(4);
-  buf.writeUInt32BE(ipv4ToInt(addr), 0);
-  return buf;
+  return addressBytes(ipv4(addr));
 }
 
 function bytesToIpv4(buf: Uint8Array, offset: number): string {
