@@ -129,8 +129,11 @@ export interface AdvertisementParams {
   advskew: number;
   counter: bigint;
   password: Uint8Array;
-  /** The virtual IP, dotted quad: it is part of the digest, not of the packet. */
-  vip: string;
+  /**
+   * The virtual IP, dotted quad, or the vhost's VIPs as digestAddresses() lays them out: they
+   * are part of the digest, not of the packet.
+   */
+  vip: string | Uint8Array;
 }
 
 /** The 36-byte CARP payload ucarp would send with these settings and this counter. */
@@ -144,6 +147,6 @@ export function buildAdvertisement(p: AdvertisementParams): Buffer {
     demote: 0, // ucarp: "must be zero"
     advbase: p.advbase,
     counter: p.counter,
-    digest: carpDigest(p.password, p.vhid, ipv4ToBytes(p.vip), p.counter),
+    digest: carpDigest(p.password, p.vhid, typeof p.vip === 'string' ? ipv4ToBytes(p.vip) : p.vip, p.counter),
   });
 }

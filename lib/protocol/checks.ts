@@ -44,6 +44,10 @@
  *
  * The authlen and reserved/demote bytes are not checked, as ucarp does not check them.
  *
+ * The pipeline is split where the vhid picks the vhost: checkLinkPacket runs 1 to 6 once per
+ * datagram, the link's demultiplexer does 7, checkVhostPacket runs 8 to 10 for that vhost;
+ * checkPacket is the whole pipeline for one vhost.
+ *
  * `checkPacket` never throws for any packet bytes; it returns a reason with a short detail
  * for the log. The detail never contains the password.
  */
@@ -77,22 +81,45 @@ export const DROP_REASONS = [
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
-export interface InputContext {
-  /** Our own source address (--srcip), unsigned 32-bit. */
-  srcip: number;
-  /** The multicast group we listen on (--mcast), unsigned 32-bit. */
+/**
+ * What the link-level checks (1 to 6) need: which sources are our own. One interface carries
+ * every vhost of ours on it, so that is the set of their --srcip values.
+ */
+export interface LinkInputContext {
+  isOwnAddress(srcInt: number): boolean;
+}
+
+/** What the per-vhost checks (8 to 10) need, once the vhid has picked the vhost. */
+export interface VhostInputContext {
+  /** The multicast group this vhost listens on (--mcast), unsigned 32-bit. */
   group: number;
   vhid: number;
   password: Uint8Array;
-  /** The virtual IP, 4 bytes in network order. */
+  /** The vhost's VIPs as the digest covers them (hmac.ts digestAddresses): 4 bytes each. */
   vip: Uint8Array;
 }
+
+/** The whole pipeline for one vhost, as a single-vhost daemon (and its tests) see it. */
+export interface InputContext extends VhostInputContext {
+  /** Our own source address (--srcip), unsigned 32-bit. */
+  srcip: number;
+}
+
+/** A datagram that passed checks 1 to 6: well-formed CARP v2 from someone else on this link. */
+export interface LinkAccepted {
+  readonly packet: Uint8Array;
+  readonly ip: Ipv4Header;
+  readonly payloadStart: number;
+  readonly advert: CarpAdvertisement;
+}
+
+export type LinkCheckResult = ({ ok: true } & LinkAccepted) | { ok: false; reason: DropReason; detail: string };
 
 export type CheckResult =
   | { ok: true; src: string; srcInt: number; ttl: number; advert: CarpAdvertisement }
   | { ok: false; reason: DropReason; detail: string };
 
-function drop(reason: DropReason, detail: string): CheckResult {
+function drop(reason: DropReason, detail: string): { ok: false; reason: DropReason; detail: string } {
   return { ok: false, reason, detail };
 }
 
@@ -106,7 +133,7 @@ function vrrpHint(firstByte: number | undefined): string {
   return firstByte === 0x21 ? ' (VRRP, e.g. keepalived, uses the same protocol number and group)' : '';
 }
 
-type ParsedHeader = { header: Ipv4Header } | { rejected: CheckResult };
+type ParsedHeader = { header: Ipv4Header } | { rejected: LinkCheckResult };
 
 function parseHeader(packet: Uint8Array): ParsedHeader {
   try {
@@ -122,7 +149,12 @@ function parseHeader(packet: Uint8Array): ParsedHeader {
   }
 }
 
-export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult {
+/**
+ * Checks 1 to 6, the ones that do not depend on the vhost: run once per datagram by the link,
+ * before the vhid picks the vhost (step 7, the link's demultiplexer), as ip_carp.c checks TTL,
+ * length and checksum in carp_proto_input_if before carp_proto_input_c walks the vhosts.
+ */
+export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): LinkCheckResult {
   // 1. Structure.
   const parsed = parseHeader(packet);
   if ('rejected' in parsed) {
@@ -151,7 +183,7 @@ export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult 
   }
 
   // 2. Our own adverts, looped back.
-  if (ip.srcInt === ctx.srcip) {
+  if (ctx.isOwnAddress(ip.srcInt)) {
     return drop('own-packet', `source ${ip.src} is our own address`);
   }
 
@@ -175,11 +207,13 @@ export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult 
   if (advert.type !== CARP_TYPE_ADVERTISEMENT) {
     return drop('bad-type', `from ${ip.src}: CARP type ${advert.type}, expected ${CARP_TYPE_ADVERTISEMENT} (advertisement)`);
   }
+  return { ok: true, packet, ip, payloadStart, advert };
+}
 
-  // 7, 8. Someone else's virtual host or group.
-  if (advert.vhid !== ctx.vhid) {
-    return drop('other-vhid', `from ${ip.src}: vhid ${advert.vhid}, ours is ${ctx.vhid}`);
-  }
+/** Checks 8 to 10, for the vhost the vhid picked. */
+export function checkVhostPacket(accepted: LinkAccepted, ctx: VhostInputContext): CheckResult {
+  const { packet, ip, payloadStart, advert } = accepted;
+  // 8. Someone else's group.
   if (ip.dstInt !== ctx.group) {
     return drop('other-group', `from ${ip.src}: destination ${ip.dst}, our group is ${intToIpv4(ctx.group >>> 0)}`);
   }
@@ -196,6 +230,17 @@ export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult 
   }
 
   return { ok: true, src: ip.src, srcInt: ip.srcInt, ttl: ip.ttl, advert };
+}
+
+/** The whole pipeline, 1 to 10, for one vhost. */
+export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult {
+  const link = checkLinkPacket(packet, { isOwnAddress: (src) => src === ctx.srcip });
+  if (!link.ok) return link;
+  // 7. Another virtual host on the same link.
+  if (link.advert.vhid !== ctx.vhid) {
+    return drop('other-vhid', `from ${link.ip.src}: vhid ${link.advert.vhid}, ours is ${ctx.vhid}`);
+  }
+  return checkVhostPacket(link, ctx);
 }
 
 /** One counter per drop reason, like OpenBSD's carpstats. */

@@ -9,11 +9,17 @@
  * of 20 bytes or more ("Password too long": its key buffer is 20 bytes including the NUL); the
  * CLI enforces that limit, this module does not.
  *
- * The message is 15 bytes: version 2, type 1, the vhid, the virtual IP in network order and
- * the 64-bit counter in network order. The VIP is in the digest but not in the packet, which
- * is why a VIP mismatch shows up as a bad digest.
+ * The message is version 2, type 1, the vhid, the virtual IPs in network order and the 64-bit
+ * counter in network order: 15 bytes for ucarp's one VIP. The VIPs are in the digest but not in
+ * the packet, which is why a VIP mismatch shows up as a bad digest.
+ *
+ * Several VIPs in one vhost: OpenBSD's carp_hmac_prepare_ctx hashes every IPv4 address of the
+ * carp interface from the smallest to the largest (ntohl order, each once), "not interface
+ * order", so two nodes that list the same VIPs in another order still agree. digestAddresses()
+ * builds that byte string; with one VIP it is exactly ucarp's 4 bytes.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { addressBytes, compareAddresses, type IpAddress } from '../net/address.js';
 
 export const CARP_DIGEST_LENGTH = 20;
 /** Longest password ucarp accepts: its key buffer holds 20 bytes including the NUL. */
@@ -21,22 +27,28 @@ export const CARP_MAX_PASSWORD_LENGTH = 19;
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
+/** A vhost's IPv4 VIPs as the digest covers them: ascending, each once, 4 bytes each. */
+export function digestAddresses(vips: readonly IpAddress[]): Buffer {
+  const sorted = [...vips].sort(compareAddresses).filter((v, i, all) => i === 0 || all[i - 1]!.int !== v.int);
+  return Buffer.concat(sorted.map(addressBytes));
+}
+
 export function carpDigest(password: Uint8Array, vhid: number, vip: Uint8Array, counter: bigint): Buffer {
   if (!Number.isInteger(vhid) || vhid < 0 || vhid > 255) {
     throw new RangeError(`vhid must be an integer 0..255, got ${vhid}`);
   }
-  if (vip.length !== 4) {
-    throw new RangeError(`virtual IP must be 4 bytes, got ${vip.length}`);
+  if (vip.length === 0 || vip.length % 4 !== 0) {
+    throw new RangeError(`virtual IP must be 4 bytes, got ${vip.length} (4 per address when there are several)`);
   }
   if (counter < 0n || counter > UINT64_MAX) {
     throw new RangeError(`counter must be 0..2^64-1, got ${counter}`);
   }
-  const message = Buffer.alloc(15);
+  const message = Buffer.alloc(3 + vip.length + 8);
   message[0] = 2; // CARP_VERSION
   message[1] = 1; // CARP_TYPE_ADVERTISEMENT
   message[2] = vhid;
   message.set(vip, 3);
-  message.writeBigUInt64BE(counter, 7);
+  message.writeBigUInt64BE(counter, 3 + vip.length);
   return createHmac('sha1', password).update(message).digest();
 }
 

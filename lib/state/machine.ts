@@ -65,8 +65,22 @@ export type MachineEvent =
     }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'link'; readonly up: boolean }
-  /** SIGUSR2, or the daemon giving up MASTER because it could not add the VIP. */
+  /** SIGUSR2. */
   | { readonly type: 'stepDown'; readonly reason?: string }
+  /**
+   * The host could not put a VIP on the interface. A MASTER without its address serves nobody
+   * while its adverts keep the backups quiet, so the machine gives MASTER up (bow-out, hold).
+   */
+  | { readonly type: 'vipAddFailed'; readonly reason: string }
+  /** A sync-group peer became MASTER by its own election: follow it (lib/state/group.ts). */
+  | { readonly type: 'groupMaster'; readonly reason: string }
+  /** A sync-group peer went BACKUP by its own election or a step-down: follow it. */
+  | { readonly type: 'groupBackup'; readonly reason: string }
+  /**
+   * A sync-group peer cannot hold its VIPs (link down): while held, this vhost stays BACKUP and
+   * does not contend, so the group's VIPs never split across nodes; released, it listens again.
+   */
+  | { readonly type: 'groupHold'; readonly held: boolean; readonly reason: string }
   | { readonly type: 'shutdown' };
 
 export type Effect =
@@ -88,6 +102,8 @@ export type Effect =
 export interface MachineStatus {
   readonly state: CarpState;
   readonly linkUp: boolean;
+  /** Held back by its sync group (a peer's link is down). */
+  readonly groupHeld: boolean;
   readonly steppingDown: boolean;
   readonly stopped: boolean;
   readonly advertisementIntervalMs: number;
@@ -105,6 +121,7 @@ const TIMER_SLACK_MS = 1;
 export class CarpMachine {
   private state: CarpState = 'INIT';
   private linkUp = true;
+  private groupHeld = false;
   private stopped = false;
   private readonly deadlines = new Map<TimerName, number>();
   /** Adverts still to send before the delayed gratuitous ARP; -1 when none is due. */
@@ -133,6 +150,7 @@ export class CarpMachine {
     return {
       state: this.state,
       linkUp: this.linkUp,
+      groupHeld: this.groupHeld,
       steppingDown: this.deadlines.has('stepDownTimer'),
       stopped: this.stopped,
       advertisementIntervalMs: advertisementIntervalMs(this.own),
@@ -164,6 +182,21 @@ export class CarpMachine {
         break;
       case 'stepDown':
         this.onStepDown(event.reason ?? 'step-down requested (SIGUSR2)');
+        break;
+      case 'vipAddFailed':
+        if (this.state === 'MASTER') this.onStepDown(event.reason);
+        break;
+      case 'groupMaster':
+        this.onGroupMaster(event.reason);
+        break;
+      case 'groupBackup':
+        if (this.state === 'MASTER') {
+          this.setState('BACKUP', event.reason);
+          this.setRun();
+        }
+        break;
+      case 'groupHold':
+        this.onGroupHold(event.held, event.reason);
         break;
       case 'shutdown':
         this.onShutdown();
@@ -216,8 +249,8 @@ export class CarpMachine {
     // BACKUP
     this.lastAdvertAt = now;
     this.lastMaster = ad.src;
-    if (this.deadlines.has('stepDownTimer')) {
-      // Stepping down on request: hear the new master but do not contend until the hold ends.
+    if (this.deadlines.has('stepDownTimer') || this.groupHeld) {
+      // Stepping down on request, or held by the group: hear the master but do not contend.
       return;
     }
     const verdict = judgeMaster(this.own, this.config.deadratio, this.config.preempt, theirs, bowingOut);
@@ -300,6 +333,26 @@ export class CarpMachine {
     this.setRun();
   }
 
+  private onGroupMaster(reason: string): void {
+    // A vhost that cannot advertise (link down), is held or is stepping down on request stays
+    // out; the others follow at once rather than after their own master-down interval.
+    if (this.state !== 'BACKUP' || !this.linkUp || this.groupHeld || this.deadlines.has('stepDownTimer')) return;
+    this.becomeMaster(reason);
+  }
+
+  private onGroupHold(held: boolean, reason: string): void {
+    if (held === this.groupHeld) return;
+    this.groupHeld = held;
+    if (held) {
+      if (this.state === 'MASTER') this.setState('BACKUP', reason);
+      else this.log('info', `${reason}: not contending`);
+      this.cancelAll();
+      return;
+    }
+    this.log('info', `${reason}: listening for a master again`);
+    this.setRun();
+  }
+
   private onStepDown(reason: string): void {
     if (this.state !== 'MASTER') {
       this.log('info', `step-down requested but state is ${this.state}: nothing to do`);
@@ -360,7 +413,7 @@ export class CarpMachine {
 
   /** Arms the timer the current state runs on (ip_carp.c's carp_setrun). */
   private setRun(): void {
-    if (!this.linkUp) return;
+    if (!this.linkUp || this.groupHeld) return;
     if (this.state === 'MASTER') {
       this.cancel('masterDownTimer');
       this.arm('advertTimer', advertisementIntervalMs(this.own));
