@@ -6,6 +6,8 @@
  * --help text. Value checking lives in parse.ts, next to the Config it produces.
  */
 
+import { CARP_DEFAULT_GROUP } from '../protocol/constants.js';
+
 export interface OptionSpec {
   /** Long name without dashes; also the key yargs stores the value under. */
   readonly name: string;
@@ -33,7 +35,7 @@ export interface OptionSpec {
   readonly description: string;
 }
 
-export const DEFAULT_MCAST = '224.0.0.18';
+export const DEFAULT_MCAST = CARP_DEFAULT_GROUP;
 
 export const OPTIONS: readonly OptionSpec[] = [
   // ucarp's options, in the order of `ucarp --help`.
@@ -214,11 +216,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'label for the virtual address (ip addr ... label <label>), e.g. eth0:carp',
   },
   {
+    name: 'group',
+    placeholder: 'name',
+    expects: 'a group name (letters, digits, "-", "_" or ".", at most 32)',
+    description: 'sync group: vhosts of one group change state together and keep their VIPs on one node',
+  },
+  {
+    name: 'metrics',
+    placeholder: 'addr:port',
+    expects: 'an address and a port, like 127.0.0.1:9650 or [::1]:9650',
+    description: 'serve Prometheus metrics on http://<addr:port>/metrics (default: off)',
+  },
+  {
     name: 'config',
     placeholder: 'file',
     expects: 'a readable file of option lines (name=value, name value, or a bare switch name)',
     description:
-      'read options from <file>, one per line, long names without dashes (pass=secret); the command line overrides it',
+      'read options from <file>, one per line (pass=secret), with optional [vhost NAME] sections; the command line overrides it',
   },
   {
     name: 'version',

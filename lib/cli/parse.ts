@@ -16,21 +16,17 @@
  * as Debian's if-up hook append options after defaults); no arguments at all prints the help.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { Config } from '../config.js';
+import { defaultVhostName, type Config, type ProcessConfig, type VhostConfig } from '../config.js';
+import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type VipAddress } from '../net/address.js';
+import { isValidInterfaceName, labelProblem } from '../net/names.js';
+import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
 import { invalidValue, missingOption, UsageError } from './errors.js';
-import { parseConfigFile } from './config-file.js';
+import { parseConfigFile, type ConfigFileContent } from './config-file.js';
 import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
 import type { SystemProbe } from './system.js';
-import {
-  isMulticast,
-  isValidInterfaceName,
-  parseDecimalInteger,
-  parseFacility,
-  parseIpv4,
-  parseSecondsToMs,
-} from './values.js';
+import { parseDecimalInteger, parseFacility, parseSecondsToMs } from './values.js';
 import { readWithYargs, type RawOptions } from './yargs.js';
 
 export type ParseOutcome =
@@ -44,10 +40,10 @@ export type ParseOutcome =
   | { readonly kind: 'version'; readonly text: string };
 
 /** ucarp's limit: the key buffer is 20 bytes including the terminating NUL ("Password too long"). */
-const MAX_PASSWORD_BYTES = 19;
+const MAX_PASSWORD_BYTES = CARP_MAX_PASSWORD_LENGTH;
 const MAX_SCRIPT_TIMEOUT_SECONDS = 3600;
-/** IFNAMSIZ - 1: the kernel's limit for device names and address labels alike. */
-const MAX_LABEL_BYTES = 15;
+/** Section and group names: safe in a log line, a metrics label and a file name. */
+const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 export function parseCommandLine(argv: readonly string[], system: SystemProbe): ParseOutcome {
   // As ucarp: run with nothing, it explains itself.
@@ -69,22 +65,36 @@ export function parseCommandLine(argv: readonly string[], system: SystemProbe): 
   }
   const warnings: string[] = [];
   const fromCommandLine = occurrences.filter((occurrence) => occurrence.option.name !== 'config');
-  const all = [...readConfigOption(occurrences, system, warnings), ...fromCommandLine];
+  const file = readConfigOption(occurrences, system, warnings);
+  if (file?.content.sectioned) {
+    return { kind: 'run', config: buildSectionedConfig(file.path, file.content, fromCommandLine, system), warnings };
+  }
+  const all = [...(file?.content.occurrences ?? []), ...fromCommandLine];
+  const build = (): Config => {
+    const raw = readWithYargs(all);
+    const process = buildProcessConfig(raw, system, file?.path, false);
+    const vhost = buildVhostConfig(raw, system, undefined, lastValues(all, 'addr'));
+    return freezeConfig(process, [vhost]);
+  };
   try {
-    return { kind: 'run', config: buildConfig(readWithYargs(all), system), warnings };
+    return { kind: 'run', config: build(), warnings };
   } catch (error) {
     throw error instanceof UsageError ? withOrigin(error, all) : error;
   }
 }
 
 /**
- * The options of the --config file (the last one given, as for any repeated option), to be
- * placed before the command line's so that the command line overrides the file.
+ * The --config file (the last one given, as for any repeated option), read and parsed; its
+ * options go before the command line's so that the command line overrides the file.
  */
-function readConfigOption(occurrences: readonly Occurrence[], system: SystemProbe, warnings: string[]): Occurrence[] {
+function readConfigOption(
+  occurrences: readonly Occurrence[],
+  system: SystemProbe,
+  warnings: string[],
+): { path: string; content: ConfigFileContent } | undefined {
   const given = occurrences.filter((occurrence) => occurrence.option.name === 'config').at(-1)?.value;
   if (given === undefined) {
-    return [];
+    return undefined;
   }
   const path = resolve(system.cwd(), given);
   let file: { text: string; mode: number };
@@ -97,7 +107,113 @@ function readConfigOption(occurrences: readonly Occurrence[], system: SystemProb
   if (content.holdsPassword && (file.mode & 0o004) !== 0) {
     warnings.push(`warning: ${path} holds the password and every user can read it: chmod 600 ${path}`);
   }
-  return [...content.occurrences];
+  return { path, content };
+}
+
+/** Options that give every vhost the same value, which no two vhosts may share. */
+const UNIQUE_PER_VHOST = new Set(['vhid', 'addr']);
+
+/**
+ * A file with [vhost NAME] sections: the lines before the first section are defaults for every
+ * vhost, a section's own lines override them, and the command line overrides both. A section's
+ * `addr` lines replace the defaults' (several `addr` lines are several VIPs of that vhost).
+ */
+function buildSectionedConfig(
+  path: string,
+  content: ConfigFileContent,
+  fromCommandLine: readonly Occurrence[],
+  system: SystemProbe,
+): Config {
+  for (const occurrence of fromCommandLine) {
+    if (UNIQUE_PER_VHOST.has(occurrence.option.name)) {
+      throw new UsageError(
+        `--${occurrence.option.name} cannot be given on the command line with a sectioned config (${path}): set it in each [vhost] section`,
+      );
+    }
+  }
+  const processOccurrences = [...content.defaults, ...fromCommandLine];
+  let process: ProcessConfig;
+  try {
+    process = buildProcessConfig(readWithYargs(processOccurrences), system, path, true);
+  } catch (error) {
+    throw error instanceof UsageError ? withOrigin(error, processOccurrences) : error;
+  }
+
+  const vhosts: VhostConfig[] = [];
+  const origins = new Map<VhostConfig, string>();
+  for (const section of content.sections) {
+    const sectionAddrs = section.occurrences.filter((o) => o.option.name === 'addr');
+    const defaults = sectionAddrs.length > 0 ? content.defaults.filter((o) => o.option.name !== 'addr') : content.defaults;
+    const all = [...defaults, ...section.occurrences, ...fromCommandLine];
+    const addrs = all.filter((o) => o.option.name === 'addr').map((o) => o.value ?? '');
+    try {
+      if (addrs.length === 0) {
+        throw new UsageError(`[vhost ${section.name}] has no addr: give it at least one addr = <ip>[/<prefix>] line`);
+      }
+      const vhost = buildVhostConfig(readWithYargs(all), system, section.name, addrs, all);
+      vhosts.push(vhost);
+      origins.set(vhost, section.origin);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      const located = withOrigin(error, all);
+      throw located === error ? new UsageError(`${section.origin}: ${error.message}`) : located;
+    }
+  }
+  if (vhosts.length === 0) {
+    throw new UsageError(`${path}: no [vhost NAME] section: a sectioned config needs at least one`);
+  }
+  checkAcrossVhosts(vhosts, origins);
+  return freezeConfig(process, vhosts);
+}
+
+/** What no two vhosts of one process may share, and what the members of a group must share. */
+function checkAcrossVhosts(vhosts: readonly VhostConfig[], origins: ReadonlyMap<VhostConfig, string>): void {
+  const where = (v: VhostConfig) => `${origins.get(v) ?? v.name} [vhost ${v.name}]`;
+  const byVhid = new Map<string, VhostConfig>();
+  const byVip = new Map<string, VhostConfig>();
+  const groups = new Map<string, VhostConfig>();
+  for (const vhost of vhosts) {
+    const key = `${vhost.interface}/${vhost.vhid}`;
+    const first = byVhid.get(key);
+    if (first !== undefined) {
+      throw new UsageError(
+        `${where(vhost)}: vhid ${vhost.vhid} is already used on ${vhost.interface} by [vhost ${first.name}] (${origins.get(first)}): a vhid is unique per interface`,
+      );
+    }
+    byVhid.set(key, vhost);
+    for (const vip of vhost.vips) {
+      const owner = byVip.get(vip.address.text);
+      if (owner !== undefined && owner !== vhost) {
+        throw new UsageError(
+          `${where(vhost)}: addr ${vip.address.text} is already a VIP of [vhost ${owner.name}] (${origins.get(owner)}): two vhosts cannot float one address`,
+        );
+      }
+      byVip.set(vip.address.text, vhost);
+    }
+    if (vhost.group !== undefined) {
+      const leader = groups.get(vhost.group);
+      if (leader === undefined) {
+        groups.set(vhost.group, vhost);
+      } else if (leader.advbase !== vhost.advbase || leader.advskew !== vhost.advskew) {
+        // Members that advertise differently can each be preferred on a different node: the
+        // group would then be pulled to both sides in turn, forever.
+        throw new UsageError(
+          `${where(vhost)}: group ${vhost.group} needs one advbase and advskew for all its vhosts: ` +
+            `[vhost ${leader.name}] has advbase ${leader.advbase} advskew ${leader.advskew}, this one advbase ${vhost.advbase} advskew ${vhost.advskew}`,
+        );
+      }
+    }
+  }
+}
+
+function freezeConfig(process: ProcessConfig, vhosts: readonly VhostConfig[]): Config {
+  return Object.freeze({ process: Object.freeze(process), vhosts: Object.freeze([...vhosts]) });
+}
+
+/** The values of every occurrence of an option; on a command line (ucarp's rules) only the last counts. */
+function lastValues(occurrences: readonly Occurrence[], name: string): string[] {
+  const last = occurrences.filter((o) => o.option.name === name).at(-1)?.value;
+  return last === undefined ? [] : [last];
 }
 
 /**
@@ -135,7 +251,59 @@ function integerOption(raw: RawOptions, name: string, min: number, max: number):
   return value;
 }
 
-function buildConfig(raw: RawOptions, system: SystemProbe): Config {
+function buildProcessConfig(raw: RawOptions, system: SystemProbe, configFile: string | undefined, sectioned: boolean): ProcessConfig {
+  const facilityText = required(raw, 'facility');
+  const facility = parseFacility(facilityText);
+  if (facility === undefined) {
+    throw invalidValue('--facility', expectsOf('facility'), facilityText);
+  }
+
+  const pidfileText = raw.string('pidfile');
+  if (pidfileText === '') {
+    throw invalidValue('--pidfile', 'a file path', pidfileText);
+  }
+  // Absolute, so removing it at exit works whatever the daemon's working directory is by then.
+  const pidfile = pidfileText === undefined ? undefined : resolve(system.cwd(), pidfileText);
+
+  const metricsText = raw.string('metrics');
+  const metrics = metricsText === undefined ? undefined : parseListenAddress(metricsText);
+  if (metricsText !== undefined && metrics === undefined) {
+    throw invalidValue('--metrics', expectsOf('metrics'), metricsText);
+  }
+
+  return {
+    debug: raw.flag('debug'),
+    facility,
+    daemonize: raw.flag('daemonize'),
+    pidfile,
+    metrics,
+    configFile,
+    sectioned,
+  };
+}
+
+/** "127.0.0.1:9650", "[::1]:9650", "localhost:9650"; port 1..65535. */
+function parseListenAddress(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(text);
+  if (match === null) return undefined;
+  const port = parseDecimalInteger(match[3] ?? '', 1, 65535);
+  const host = match[1] ?? match[2];
+  if (port === undefined || host === undefined) return undefined;
+  if (match[2] !== undefined && /^[0-9.]+$/.test(host) && parseIpv4(host) === undefined) return undefined;
+  return { host, port };
+}
+
+/**
+ * One vhost from its options. `addrs` are its --addr values (one on a command line, one or more
+ * in a section); `name` is the section's, undefined for a command line.
+ */
+function buildVhostConfig(
+  raw: RawOptions,
+  system: SystemProbe,
+  name: string | undefined,
+  addrs: readonly string[],
+  occurrences: readonly Occurrence[] = [],
+): VhostConfig {
   const iface = required(raw, 'interface');
   if (!isValidInterfaceName(iface)) {
     throw invalidValue(
@@ -150,44 +318,44 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
     throw invalidValue('--interface', 'an existing network interface', iface);
   }
 
-  const srcip = required(raw, 'srcip');
-  if (parseIpv4(srcip) === undefined) {
-    throw invalidValue('--srcip', 'a dotted-quad IPv4 address, like 10.1.1.1', srcip);
+  const srcipText = required(raw, 'srcip');
+  const srcip = parseIpv4(srcipText);
+  if (srcip === undefined) {
+    throw invalidValue('--srcip', 'a dotted-quad IPv4 address, like 10.1.1.1', srcipText);
   }
-  if (!interfaceAddresses.includes(srcip)) {
+  if (!interfaceAddresses.includes(srcipText)) {
     const has = interfaceAddresses.length === 0 ? 'it has none' : `it has ${interfaceAddresses.join(', ')}`;
-    throw invalidValue('--srcip', `one of ${iface}'s IPv4 addresses (${has})`, srcip);
+    throw invalidValue('--srcip', `one of ${iface}'s IPv4 addresses (${has})`, srcipText);
   }
 
   const noMcast = raw.flag('nomcast');
-  const mcast = required(raw, 'mcast');
-  const mcastOctets = parseIpv4(mcast);
-  if (mcastOctets === undefined) {
-    throw invalidValue('--mcast', 'a dotted-quad IPv4 address, like 224.0.0.18', mcast);
+  const mcastText = required(raw, 'mcast');
+  const mcast = parseIpv4(mcastText);
+  if (mcast === undefined) {
+    throw invalidValue('--mcast', 'a dotted-quad IPv4 address, like 224.0.0.18', mcastText);
   }
-  if (!isMulticast(mcastOctets)) {
+  if (!isMulticast(mcast)) {
     // Even with --nomcast, see the header comment; for broadcast frames --nomcast is the
     // option, not a broadcast address here.
     const hint = noMcast ? ' (--nomcast already sends the adverts in broadcast frames)' : ' (for broadcast frames add --nomcast)';
-    throw invalidValue('--mcast', `a multicast group in 224.0.0.0/4${hint}`, mcast);
+    throw invalidValue('--mcast', `a multicast group in 224.0.0.0/4${hint}`, mcastText);
   }
 
   const vhid = integerOption(raw, 'vhid', 1, 255);
   const password = readPassword(raw, system);
 
-  const addr = required(raw, 'addr');
-  const [vip = '', prefixText, ...extra] = addr.split('/');
-  const vipOctets = parseIpv4(vip);
-  const vipPrefix = prefixText === undefined ? 32 : parseDecimalInteger(prefixText, 0, 32);
-  if (vipOctets === undefined || vipPrefix === undefined || extra.length > 0) {
-    throw invalidValue('--addr', 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24', addr);
+  if (addrs.length === 0) {
+    throw missingOption('--addr', expectsOf('addr'));
   }
-  // 0.0.0.0/8, multicast and the reserved 240.0.0.0/4 can never be a host's address.
-  if (vipOctets[0] < 1 || vipOctets[0] > 223) {
-    throw invalidValue('--addr', 'a unicast IPv4 address (first number 1 to 223)', addr);
-  }
-  if (vip === srcip) {
-    throw invalidValue('--addr', "different from --srcip (the virtual address cannot be the host's own)", addr);
+  const vips: VipAddress[] = [];
+  for (const [index, addr] of addrs.entries()) {
+    const vip = parseVip(addr, srcipText);
+    const twice = vips.find((v) => sameAddress(v.address, vip.address));
+    if (twice !== undefined) {
+      const origin = occurrences.filter((o) => o.option.name === 'addr')[index]?.origin;
+      throw new UsageError(`--addr ${vip.address.text} is given twice${origin ? ` (again in ${origin})` : ''}`);
+    }
+    vips.push(vip);
   }
 
   const advbase = integerOption(raw, 'advbase', 0, 255);
@@ -199,19 +367,6 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
 
   const upscript = scriptOption(raw, 'upscript', system);
   const downscript = scriptOption(raw, 'downscript', system);
-
-  const facilityText = required(raw, 'facility');
-  const facility = parseFacility(facilityText);
-  if (facility === undefined) {
-    throw invalidValue('--facility', expectsOf('facility'), facilityText);
-  }
-
-  const pidfileText = raw.string('pidfile');
-  if (pidfileText === '') {
-    throw invalidValue('--pidfile', 'a file path', pidfileText);
-  }
-  // Absolute, so removing it at exit works whatever the daemon's working directory is by then.
-  const pidfile = pidfileText === undefined ? undefined : resolve(system.cwd(), pidfileText);
 
   const timeoutText = required(raw, 'script-timeout');
   const scriptTimeoutMs = parseSecondsToMs(timeoutText, MAX_SCRIPT_TIMEOUT_SECONDS);
@@ -227,15 +382,19 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
         '--vip-label cannot be used with --no-manage-vip: the scripts then own the address and its label',
       );
     }
-    // iproute2 refuses a label that does not start with the device name, and the kernel stores
-    // at most IFNAMSIZ - 1 bytes.
-    if (!vipLabel.startsWith(iface) || Buffer.byteLength(vipLabel) > MAX_LABEL_BYTES || /[\s/]/.test(vipLabel)) {
-      const expected = `a label starting with "${iface}", at most 15 characters, no spaces or "/"`;
-      throw invalidValue('--vip-label', expected, vipLabel);
+    const problem = labelProblem(vipLabel, iface);
+    if (problem !== undefined) {
+      throw invalidValue('--vip-label', problem, vipLabel);
     }
   }
 
-  const config: Config = {
+  const group = raw.string('group');
+  if (group !== undefined && !NAME.test(group)) {
+    throw invalidValue('--group', expectsOf('group'), group);
+  }
+
+  const vhost: VhostConfig = {
+    name: name ?? defaultVhostName(iface, vhid),
     interface: iface,
     srcip,
     mcast,
@@ -243,8 +402,7 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
     password,
     preempt: raw.flag('preempt'),
     neutral: raw.flag('neutral'),
-    vip,
-    vipPrefix,
+    vips,
     vipLabel,
     manageVip,
     advbase,
@@ -254,16 +412,31 @@ function buildConfig(raw: RawOptions, system: SystemProbe): Config {
     downscript,
     xparam: raw.string('xparam'),
     shutdown: raw.flag('shutdown'),
-    debug: raw.flag('debug'),
-    facility,
-    daemonize: raw.flag('daemonize'),
     ignoreIfState: raw.flag('ignoreifstate'),
     noMcast,
-    pidfile,
     scriptTimeoutMs,
+    group,
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
-  return Object.freeze(config);
+  return Object.freeze({ ...vhost, vips: Object.freeze(vips) });
+}
+
+/** One --addr value: an IPv4 host address with an optional prefix, not the host's own. */
+function parseVip(addr: string, srcip: string): VipAddress {
+  const [text = '', prefixText, ...extra] = addr.split('/');
+  const address = parseIpv4(text);
+  const prefix = prefixText === undefined ? 32 : parseDecimalInteger(prefixText, 0, 32);
+  if (address === undefined || prefix === undefined || extra.length > 0) {
+    throw invalidValue('--addr', 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24', addr);
+  }
+  // 0.0.0.0/8, multicast and the reserved 240.0.0.0/4 can never be a host's address.
+  if (!isUnicastHost(address)) {
+    throw invalidValue('--addr', 'a unicast IPv4 address (first number 1 to 223)', addr);
+  }
+  if (text === srcip) {
+    throw invalidValue('--addr', "different from --srcip (the virtual address cannot be the host's own)", addr);
+  }
+  return Object.freeze({ address, prefix });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../lib/config.js';
+import { flatConfig, type FlatConfig } from '../helpers/flat-config.js';
 import { UsageError } from '../../lib/cli/errors.js';
 import { main } from '../../lib/cli/main.js';
 import { parseConfigFile } from '../../lib/cli/config-file.js';
@@ -24,10 +24,10 @@ function outcomeOf(argv: readonly string[], text: string, options: FakeSystemOpt
   return parseCommandLine(argv, fakeSystem({ files: { [FILE]: text }, ...options }));
 }
 
-function configOf(argv: readonly string[], text: string, options: FakeSystemOptions = {}): Config {
+function configOf(argv: readonly string[], text: string, options: FakeSystemOptions = {}): FlatConfig {
   const outcome = outcomeOf(argv, text, options);
   if (outcome.kind !== 'run') throw new Error(`expected a config, got ${outcome.kind}`);
-  return outcome.config;
+  return flatConfig(outcome.config);
 }
 
 function errorOf(argv: readonly string[], text: string): string {

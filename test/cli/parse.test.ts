@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Config } from '../../lib/config.js';
+import { flatConfig, isDeeplyFrozen, type FlatConfig } from '../helpers/flat-config.js';
 import { UsageError } from '../../lib/cli/errors.js';
 import { OPTIONS } from '../../lib/cli/options.js';
 import { parseCommandLine } from '../../lib/cli/parse.js';
@@ -8,7 +8,11 @@ import { fakeSystem, type FakeSystemOptions } from '../helpers/fake-system.js';
 /** A complete, valid command line; tests append to it, relying on last-value-wins. */
 const BASE = ['-i', 'eth0', '-s', '10.1.1.1', '-v', '1', '-p', 'love', '-a', '10.1.1.252'];
 
-function configOf(argv: readonly string[], system: FakeSystemOptions = {}): Config {
+function configOf(argv: readonly string[], system: FakeSystemOptions = {}): FlatConfig {
+  return flatConfig(rawConfigOf(argv, system));
+}
+
+function rawConfigOf(argv: readonly string[], system: FakeSystemOptions = {}) {
   const outcome = parseCommandLine(argv, fakeSystem(system));
   if (outcome.kind !== 'run') {
     throw new Error(`expected a config, got ${outcome.kind}`);
@@ -55,13 +59,13 @@ describe('defaults', () => {
       noMcast: false,
       pidfile: undefined,
       scriptTimeoutMs: 5000,
-    } satisfies Config);
+    } satisfies FlatConfig);
   });
 
   it('returns a frozen config whose password is a Buffer', () => {
-    const config = configOf(BASE);
-    expect(Object.isFrozen(config)).toBe(true);
-    expect(Buffer.isBuffer(config.password)).toBe(true);
+    const config = rawConfigOf(BASE);
+    expect(isDeeplyFrozen(config)).toBe(true);
+    expect(Buffer.isBuffer(config.vhosts[0]!.password)).toBe(true);
   });
 });
 
@@ -72,7 +76,7 @@ function fourSpellings(letter: string, name: string, value: string): string[][] 
 
 describe('each option reaches its Config field', () => {
   // [spellings of the same setting, field, expected value]
-  const cases: Array<[string[][], keyof Config, unknown]> = [
+  const cases: Array<[string[][], keyof FlatConfig, unknown]> = [
     [fourSpellings('i', 'interface', 'lo').map((spelling) => [...spelling, '-s', '127.0.0.1']), 'interface', 'lo'],
     [fourSpellings('s', 'srcip', '10.1.1.2'), 'srcip', '10.1.1.2'],
     [[...fourSpellings('m', 'mcast', '239.1.2.3'), ['--mcastip=239.1.2.3'], ['--mcastip', '239.1.2.3']], 'mcast', '239.1.2.3'],
