@@ -42,7 +42,16 @@ export interface ScriptRunnerOptions {
   log: HostLogger;
   /** Between SIGTERM and SIGKILL; default 1000 ms. */
   killGraceMs?: number;
+  /**
+   * Told how each run ended, for the metrics: `ok`, `failed` (non-zero exit or a signal),
+   * `timeout` (killed at the timeout), `error` (could not be started).
+   */
+  onOutcome?: (kind: ScriptKind, outcome: ScriptOutcome) => void;
+  /** Extra environment for the scripts (CARPD_* variables naming the vhost and its VIPs). */
+  env?: Readonly<Record<string, string>>;
 }
+
+export type ScriptOutcome = 'ok' | 'failed' | 'timeout' | 'error';
 
 interface Job {
   kind: ScriptKind;
@@ -66,6 +75,8 @@ export class ScriptRunner {
   private readonly timeoutMs: number;
   private readonly killGraceMs: number;
   private readonly log: HostLogger;
+  private readonly onOutcome: ((kind: ScriptKind, outcome: ScriptOutcome) => void) | undefined;
+  private readonly env: Readonly<Record<string, string>> | undefined;
   private current: Run | undefined;
   private pending: Job | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -77,6 +88,8 @@ export class ScriptRunner {
     this.timeoutMs = o.timeoutMs;
     this.killGraceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.log = o.log;
+    this.onOutcome = o.onOutcome;
+    this.env = o.env;
   }
 
   /** Whether a script is running now. */
@@ -177,6 +190,7 @@ export class ScriptRunner {
     const problem = await checkExecutable(file);
     if (problem !== undefined) {
       this.log.error(`${name}: cannot run: ${problem}`);
+      this.onOutcome?.(kind, 'error');
       return;
     }
     if (this.closed) return;
@@ -184,6 +198,7 @@ export class ScriptRunner {
     const startedAt = performance.now();
     const subprocess = execa(file, args, {
       reject: false,
+      ...(this.env !== undefined ? { env: this.env } : {}),
       // Its own process group (setsid), so a timeout can kill everything it started.
       detached: true,
       cleanup: false,
@@ -247,10 +262,13 @@ export class ScriptRunner {
 
     let status: string;
     let ok = false;
+    let outcome: ScriptOutcome = 'failed';
     if (exit === undefined) {
+      outcome = 'error';
       const settled = await subprocess;
       status = `cannot run: ${oneLineMessage(settled.shortMessage ?? settled.message ?? 'spawn failed')}`;
     } else if (timedOut) {
+      outcome = 'timeout';
       status =
         `timed out after ${this.timeoutMs} ms: killed its process group with SIGTERM` +
         (sentKill ? `, then SIGKILL after ${this.killGraceMs} ms` : '');
@@ -258,8 +276,10 @@ export class ScriptRunner {
       status = `killed by ${exit.signal} after ${elapsed} ms`;
     } else {
       ok = exit.code === 0;
+      if (ok) outcome = 'ok';
       status = `exit status ${String(exit.code)} after ${elapsed} ms`;
     }
+    this.onOutcome?.(kind, outcome);
     const level = ok ? 'info' : 'error';
     const command = [name, ...args.map(quoteArg)].join(' ');
     this.log[level](`${command}: ${status}`);

@@ -26,8 +26,10 @@ const SEND_TIMEOUT_MS = 1000;
 
 export interface TransportOptions {
   readonly interface: string;
+  /** An address of ours on the interface: the kernel picks the device for IP_MULTICAST_IF by it. */
   readonly srcip: string;
-  readonly group: string;
+  /** The multicast groups to join (every vhost's --mcast on this interface). */
+  readonly groups: readonly string[];
 }
 
 export interface TransportEvents {
@@ -51,8 +53,7 @@ function ipMreqn(group: string, local: string): Buffer {
 export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly socket: Socket;
   private closed = false;
-  /** Where sendto() aims. */
-  private readonly sendTo: string;
+  private readonly joined = new Set<string>();
 
   constructor(private readonly o: TransportOptions) {
     super();
@@ -66,16 +67,9 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     s.setOption(IPPROTO_IP, IP_MULTICAST_TTL, 255);
     // Our own adverts need not come back to us (the input checks would drop them anyway).
     s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-    const mreqn = ipMreqn(o.group, o.srcip);
+    const mreqn = ipMreqn(o.groups[0] ?? '224.0.0.18', o.srcip);
     s.setOption(IPPROTO_IP, IP_MULTICAST_IF, mreqn, mreqn.length);
-    // Joined even with --nomcast: the kernel delivers a datagram for 224.0.0.18 only to
-    // members of the group, whatever link-layer address the frame carried.
-    s.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
-    // --nomcast: with IP_HDRINCL the kernel routes by the sendto() address but picks the
-    // link-layer destination from the header's (the group's multicast MAC), so sending to
-    // 255.255.255.255 alone does not give ucarp -M's broadcast frame; the daemon adds a
-    // neighbour entry for that (host/neigh.ts) and we send to the group as usual.
-    this.sendTo = o.group;
+    for (const group of o.groups) this.join(group);
     s.on('message', (buffer) => {
       // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
       this.emit('packet', buffer);
@@ -87,15 +81,32 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     });
   }
 
-  /** Sends a whole IPv4 datagram (header included); resolves once the kernel took it. */
-  send(datagram: Buffer): Promise<void> {
+  /**
+   * Joins a group (idempotent). Joined even with --nomcast: the kernel delivers a datagram for
+   * 224.0.0.18 only to members of the group, whatever link-layer address the frame carried.
+   */
+  join(group: string): void {
+    if (this.joined.has(group)) return;
+    const mreqn = ipMreqn(group, this.o.srcip);
+    this.socket.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+    this.joined.add(group);
+  }
+
+  /**
+   * Sends a whole IPv4 datagram (header included) to `to`, its group; resolves once the kernel
+   * took it. --nomcast: with IP_HDRINCL the kernel routes by the sendto() address but picks the
+   * link-layer destination from the header's (the group's multicast MAC), so sending to
+   * 255.255.255.255 alone does not give ucarp -M's broadcast frame; the daemon adds a neighbour
+   * entry for that (host/neigh.ts) and we send to the group as usual.
+   */
+  send(datagram: Buffer, to: string): Promise<void> {
     return new Promise((resolve, reject) => {
       if (this.closed) {
         reject(new Error('transport closed'));
         return;
       }
       const timer = setTimeout(() => reject(new Error(`send not completed within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
-      this.socket.send(datagram, 0, datagram.length, this.sendTo, null, (error) => {
+      this.socket.send(datagram, 0, datagram.length, to, null, (error) => {
         clearTimeout(timer);
         if (error) reject(error);
         else resolve();

@@ -61,7 +61,7 @@ describe('main()', () => {
     expect(result.code).toBe(3);
     const ok = await runMain(['-i', 'eth0', '-s', '10.1.1.1', '-v', '7', '-p', 'love', '-a', '10.1.1.252']);
     expect(ok.daemonConfigs).toHaveLength(1);
-    expect(ok.daemonConfigs[0]?.vhid).toBe(7);
+    expect(ok.daemonConfigs[0]?.vhosts[0]?.vhid).toBe(7);
   });
 });
 

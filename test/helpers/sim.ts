@@ -1,20 +1,37 @@
+import type { VhostConfig } from '../../lib/config.js';
+import { GroupWiring } from '../../lib/daemon/groups.js';
+import { Link, type LinkSocket } from '../../lib/daemon/link.js';
+import type { HostPort, TimerPort } from '../../lib/daemon/ports.js';
+import { VirtualHost } from '../../lib/daemon/vhost.js';
+import { RateLimitedLog, type Logger } from '../../lib/log.js';
+import { ipv4 } from '../../lib/net/address.js';
+import { decodeAdvertisement } from '../../lib/protocol/carp.js';
 import { ManualClock } from '../../lib/state/clock.js';
-import {
-  CarpMachine,
-  type CarpState,
-  type Effect,
-  type MachineConfig,
-  type MachineEvent,
-  type TimerName,
-} from '../../lib/state/machine.js';
+import type { CarpState, MachineConfig, MachineEvent } from '../../lib/state/machine.js';
 
 /**
- * An in-memory CARP segment: several state machines sharing one manual clock, with adverts
- * delivered to every other node after a fixed latency. It plays the daemon's part (timers,
- * packet delivery) so whole elections can be run without sockets or real time.
+ * An in-memory CARP segment: simulated hosts sharing one manual clock, each running the daemon's
+ * real wiring — Link (checks, demultiplexing by vhid), VirtualHost (machine, counter, host-action
+ * queue) and sync groups — on fake ports: timers on the manual clock, a segment that delivers
+ * every datagram to the other hosts' links after a fixed latency, and a host that records VIPs,
+ * GARPs and scripts. So a whole election, byte for byte and digest for digest, runs without
+ * sockets or real time.
+ *
+ * Host actions run on promises, as in the daemon; the simulation drains pending promise work
+ * after every event, so `await sim.runFor(ms)` leaves every effect applied.
  */
 
-export interface SimNodeOptions extends Partial<MachineConfig> {
+export interface SimVhostOptions extends Partial<Omit<MachineConfig, 'srcAddress'>> {
+  name?: string;
+  vhid?: number;
+  vips?: string[];
+  group?: string;
+  password?: string;
+  /** The vhost ignores carrier (ucarp -S). */
+  ignoreIfState?: boolean;
+}
+
+export interface SimNodeOptions extends SimVhostOptions {
   name: string;
   address: string;
 }
@@ -28,91 +45,213 @@ interface Pending {
 export interface Transition {
   at: number;
   node: string;
+  vhost: string;
   from: CarpState;
   to: CarpState;
   reason: string;
 }
 
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** What one vhost's host did, in order. */
+class SimHost implements HostPort {
+  readonly vips = new Set<string>();
+  readonly scripts: ('up' | 'down')[] = [];
+  readonly garps: number[] = [];
+  constructor(private readonly sim: Simulation) {}
+  async removeStale(): Promise<number> {
+    return 0;
+  }
+  async addVip(vip: { address: { text: string } }): Promise<boolean> {
+    this.vips.add(vip.address.text);
+    return true;
+  }
+  async removeVip(vip: { address: { text: string } }): Promise<boolean> {
+    this.vips.delete(vip.address.text);
+    return true;
+  }
+  async garp(): Promise<boolean> {
+    this.garps.push(this.sim.clock.now());
+    return true;
+  }
+  requestScript(kind: 'up' | 'down'): void {
+    this.scripts.push(kind);
+  }
+  async scriptsIdle(): Promise<void> {}
+  killScripts(): void {}
+  async close(): Promise<void> {}
+}
+
+export class SimVhost {
+  readonly vhost: VirtualHost;
+  readonly host: SimHost;
+  constructor(node: SimNode, config: VhostConfig) {
+    this.host = new SimHost(node.sim);
+    this.vhost = new VirtualHost(config, {
+      clock: node.sim.clock,
+      timers: node.timers,
+      host: this.host,
+      adverts: node.link.advertPort(config.mcast.text),
+      log: silent,
+      limited: new RateLimitedLog(silent, node.sim.clock),
+      wallClock: () => node.sim.clock.now(),
+      randomCounter: () => BigInt(config.vhid) << 32n,
+      randomIpId: () => 1,
+      onInternalError: (message) => {
+        throw new Error(message);
+      },
+      onOwnTransition: node.groups.onOwnTransition,
+      onAbilityChange: node.groups.onAbilityChange,
+    });
+    const apply = this.vhost.dispatch.bind(this.vhost);
+    // Record every transition (own or group-made) for the tests.
+    this.vhost.dispatch = (event: MachineEvent) => {
+      const before = this.vhost.state;
+      apply(event);
+      const after = this.vhost.state;
+      if (before !== after) {
+        node.sim.transitions.push({ at: node.sim.clock.now(), node: node.name, vhost: config.name, from: before, to: after, reason: event.type });
+      }
+    };
+  }
+  get state(): CarpState {
+    return this.vhost.state;
+  }
+  get hasVip(): boolean {
+    return this.host.vips.size > 0;
+  }
+}
+
+/** One simulated host: a link on the segment, carrying one or more vhosts. */
 export class SimNode {
-  readonly machine: CarpMachine;
-  readonly effects: { at: number; effect: Effect }[] = [];
+  readonly link: Link;
+  readonly groups = new GroupWiring();
+  readonly vhosts: SimVhost[] = [];
+  readonly addressInt: number;
   alive = true;
   /** Whether this node's adverts reach the segment (false models a partition). */
   connected = true;
-  readonly timers = new Map<TimerName, number>(); // timer -> seq of the pending firing
+  /** Adverts this node sent, decoded. */
+  adverts: { at: number; vhid: number; advbase: number; advskew: number }[] = [];
+  readonly timers: TimerPort;
 
   constructor(
     readonly sim: Simulation,
     readonly name: string,
     readonly address: string,
-    readonly addressInt: number,
-    config: MachineConfig,
   ) {
-    this.machine = new CarpMachine(config, sim.clock);
+    this.addressInt = ipv4(address).int;
+    const cancelled = new Set<number>();
+    this.timers = {
+      set: (delayMs, fire) =>
+        sim.schedule(delayMs, (seq) => {
+          if (cancelled.delete(seq) || !this.alive) return;
+          fire();
+        }),
+      clear: (handle) => {
+        if (typeof handle === 'number') cancelled.add(handle);
+      },
+    };
+    const socket: LinkSocket = {
+      send: async (datagram) => {
+        if (!this.alive) return;
+        const ad = decodeAdvertisement(datagram, 20);
+        this.adverts.push({ at: sim.clock.now(), vhid: ad.vhid, advbase: ad.advbase, advskew: ad.advskew });
+        if (this.connected) sim.broadcast(this, Buffer.from(datagram));
+      },
+      join() {},
+      close() {},
+    };
+    this.link = new Link('eth0', {
+      openSocket: () => socket,
+      timers: this.timers,
+      log: silent,
+      limited: new RateLimitedLog(silent, sim.clock),
+      onFatal: (reason) => {
+        throw new Error(`simulated link failed: ${reason}`);
+      },
+    });
+  }
+
+  addVhost(o: SimVhostOptions = {}): SimVhost {
+    const vhid = o.vhid ?? 1;
+    const config: VhostConfig = {
+      name: o.name ?? `${this.name}-vhid${vhid}`,
+      interface: 'eth0',
+      srcip: ipv4(this.address),
+      mcast: ipv4('224.0.0.18'),
+      vhid,
+      password: Buffer.from(o.password ?? 'love'),
+      preempt: o.preempt ?? false,
+      neutral: o.neutral ?? false,
+      vips: (o.vips ?? [`198.18.0.${200 + (vhid % 50)}`]).map((text) => ({ address: ipv4(text), prefix: 32 })),
+      vipLabel: undefined,
+      manageVip: true,
+      advbase: o.advbase ?? 1,
+      advskew: o.advskew ?? 0,
+      deadratio: o.deadratio ?? 3,
+      upscript: undefined,
+      downscript: undefined,
+      xparam: undefined,
+      shutdown: o.downScriptOnExit ?? true,
+      ignoreIfState: o.ignoreIfState ?? false,
+      noMcast: false,
+      scriptTimeoutMs: 5000,
+      group: o.group,
+    };
+    const vhost = new SimVhost(this, config);
+    this.vhosts.push(vhost);
+    this.link.attach(vhost.vhost);
+    this.groups.add(vhost.vhost);
+    if (!this.link.isOpen) void this.link.start();
+    return vhost;
+  }
+
+  /** The first (for single-vhost nodes: the only) vhost. */
+  get main(): SimVhost {
+    const first = this.vhosts[0];
+    if (first === undefined) throw new Error(`${this.name} has no vhost`);
+    return first;
+  }
+
+  get machine() {
+    return this.main.vhost.machine;
   }
 
   get state(): CarpState {
-    return this.machine.currentState;
+    return this.main.state;
   }
 
-  /** VIP presence as the effects left it. */
-  hasVip = false;
-  scripts: ('up' | 'down')[] = [];
-  adverts: { at: number; advbase: number; advskew: number }[] = [];
-  garps: number[] = [];
-
-  feed(event: MachineEvent): Effect[] {
-    if (!this.alive) return [];
-    const out = this.machine.handle(event);
-    for (const effect of out) this.apply(effect);
-    return out;
+  get hasVip(): boolean {
+    return this.main.hasVip;
   }
 
-  private apply(effect: Effect): void {
-    const at = this.sim.clock.now();
-    this.effects.push({ at, effect });
-    switch (effect.type) {
-      case 'sendAdvert':
-        this.adverts.push({ at, advbase: effect.advbase, advskew: effect.advskew });
-        if (this.connected) this.sim.broadcast(this, effect.advbase, effect.advskew);
-        break;
-      case 'addVip':
-        this.hasVip = true;
-        break;
-      case 'removeVip':
-        this.hasVip = false;
-        break;
-      case 'garp':
-        this.garps.push(at);
-        break;
-      case 'runScript':
-        this.scripts.push(effect.script);
-        break;
-      case 'armTimer': {
-        const seq = this.sim.schedule(effect.delayMs, () => {
-          if (this.timers.get(effect.timer) === seq) {
-            this.timers.delete(effect.timer);
-            this.feed({ type: 'timer', timer: effect.timer });
-          }
-        });
-        this.timers.set(effect.timer, seq);
-        break;
-      }
-      case 'cancelTimer':
-        this.timers.delete(effect.timer);
-        break;
-      case 'transition':
-        this.sim.transitions.push({ at, node: this.name, from: effect.from, to: effect.to, reason: effect.reason });
-        break;
-      case 'log':
-        break;
+  get scripts(): ('up' | 'down')[] {
+    return this.main.host.scripts;
+  }
+
+  get garps(): number[] {
+    return this.main.host.garps;
+  }
+
+  /** Feeds an event to every vhost of the node: start and shutdown as the daemon does them. */
+  feed(event: MachineEvent): void {
+    if (!this.alive) return;
+    for (const v of this.vhosts) {
+      if (event.type === 'start') v.vhost.start(event.linkUp);
+      else if (event.type === 'shutdown') void v.vhost.shutdown();
+      else v.vhost.dispatch(event);
     }
+  }
+
+  /** Carrier change on the node's interface, through the link as the monitor reports it. */
+  carrier(up: boolean): void {
+    this.link.onCarrier(up);
   }
 
   /** A crash: no more events, no goodbye. */
   kill(): void {
     this.alive = false;
-    this.timers.clear();
   }
 }
 
@@ -125,39 +264,38 @@ export class Simulation {
 
   constructor(readonly latencyMs = 0.2) {}
 
+  /** A node with one vhost. */
   add(o: SimNodeOptions): SimNode {
-    const addressInt = o.address.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
-    const config: MachineConfig = {
-      advbase: o.advbase ?? 1,
-      advskew: o.advskew ?? 0,
-      deadratio: o.deadratio ?? 3,
-      preempt: o.preempt ?? false,
-      neutral: o.neutral ?? false,
-      downScriptOnExit: o.downScriptOnExit ?? true,
-      srcAddress: addressInt,
-    };
-    const node = new SimNode(this, o.name, o.address, addressInt, config);
+    const node = this.addHost(o.name, o.address);
+    node.addVhost(o);
+    return node;
+  }
+
+  /** A node without vhosts yet: add them with addVhost(). */
+  addHost(name: string, address: string): SimNode {
+    const node = new SimNode(this, name, address);
     this.nodes.push(node);
     return node;
   }
 
-  schedule(delayMs: number, run: () => void): number {
+  schedule(delayMs: number, run: (seq: number) => void): number {
     const seq = ++this.seq;
-    this.queue.push({ at: this.clock.now() + delayMs, seq, run });
+    this.queue.push({ at: this.clock.now() + delayMs, seq, run: () => run(seq) });
     return seq;
   }
 
-  broadcast(from: SimNode, advbase: number, advskew: number): void {
+  broadcast(from: SimNode, datagram: Buffer): void {
     for (const node of this.nodes) {
       if (node === from || !node.connected) continue;
-      this.schedule(this.latencyMs, () =>
-        node.feed({ type: 'advert', src: from.address, srcAddress: from.addressInt, advbase, advskew }),
-      );
+      this.schedule(this.latencyMs, () => {
+        if (node.alive) node.link.receive(datagram);
+      });
     }
   }
 
   /** Runs every scheduled event up to and including `until` (absolute ms), in time order. */
-  runUntil(until: number): void {
+  async runUntil(until: number): Promise<void> {
+    await drain();
     for (;;) {
       this.queue.sort((a, b) => a.at - b.at || a.seq - b.seq);
       const next = this.queue[0];
@@ -165,15 +303,21 @@ export class Simulation {
       this.queue.shift();
       this.clock.set(Math.max(this.clock.now(), next.at));
       next.run();
+      await drain();
     }
     this.clock.set(Math.max(this.clock.now(), until));
   }
 
-  runFor(ms: number): void {
-    this.runUntil(this.clock.now() + ms);
+  runFor(ms: number): Promise<void> {
+    return this.runUntil(this.clock.now() + ms);
   }
 
   masters(): SimNode[] {
     return this.nodes.filter((n) => n.alive && n.state === 'MASTER');
   }
+}
+
+/** Lets pending promise work (the host-action queues) finish at the current simulated time. */
+function drain(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

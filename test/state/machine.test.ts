@@ -283,118 +283,118 @@ describe('shutdown', () => {
 });
 
 describe('elections run in memory', () => {
-  it('the node with the smaller advskew wins and nobody flaps for a simulated hour', () => {
+  it('the node with the smaller advskew wins and nobody flaps for a simulated hour', async () => {
     const sim = new Simulation();
     const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 100 });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0 });
     a.feed({ type: 'start', linkUp: true });
-    sim.runFor(1000);
+    await sim.runFor(1000);
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(3_600_000);
+    await sim.runFor(3_600_000);
     // a claims first (it started first); b starts later, hears a, and — without --preempt —
     // follows it: a slower master is not overthrown without preemption.
     expect(sim.masters().map((n) => n.name)).toEqual(['a']);
     expect(sim.transitions.filter((t) => t.to === 'MASTER')).toHaveLength(1);
   });
 
-  it('with --preempt the faster node takes over from a slower master as soon as it hears it', () => {
+  it('with --preempt the faster node takes over from a slower master as soon as it hears it', async () => {
     const sim = new Simulation();
     const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 100 });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0, preempt: true });
     a.feed({ type: 'start', linkUp: true });
-    sim.runFor(5000);
+    await sim.runFor(5000);
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(2000);
+    await sim.runFor(2000);
     expect(sim.masters().map((n) => n.name)).toEqual(['b']);
     expect(a.hasVip).toBe(false);
     expect(b.hasVip).toBe(true);
   });
 
-  it('simultaneous start with equal timing: the lower address ends up the only MASTER', () => {
+  it('simultaneous start with equal timing: the lower address ends up the only MASTER', async () => {
     const sim = new Simulation();
     const nodes = ['198.18.0.3', '198.18.0.1', '198.18.0.2'].map((address, i) =>
       sim.add({ name: `n${i}`, address }),
     );
     for (const n of nodes) n.feed({ type: 'start', linkUp: true });
-    sim.runFor(10_000);
+    await sim.runFor(10_000);
     expect(sim.masters().map((n) => n.address)).toEqual(['198.18.0.1']);
     expect(nodes.filter((n) => n.hasVip)).toHaveLength(1);
   });
 
-  it('a crashed master is replaced exactly one master-down interval after its last advert', () => {
+  it('a crashed master is replaced exactly one master-down interval after its last advert', async () => {
     const sim = new Simulation(0);
     const a = sim.add({ name: 'a', address: '198.18.0.1' });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 20 });
     a.feed({ type: 'start', linkUp: true });
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(20_000);
+    await sim.runFor(20_000);
     expect(sim.masters()).toEqual([a]);
     const lastAdvert = a.adverts.at(-1)!.at;
     a.kill();
-    sim.runFor(10_000);
+    await sim.runFor(10_000);
     const takeover = sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER')!;
     expect(takeover.at - lastAdvert).toBeCloseTo(3000 + (20 * 1000) / 256, 6);
   });
 
-  it('a clean stop of the master hands over at once to a backup at advskew 0', () => {
+  it('a clean stop of the master hands over at once to a backup at advskew 0', async () => {
     const sim = new Simulation(0.2);
     const a = sim.add({ name: 'a', address: '198.18.0.1' });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 0 });
     a.feed({ type: 'start', linkUp: true });
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(20_000);
+    await sim.runFor(20_000);
     const stopAt = sim.clock.now();
     a.feed({ type: 'shutdown' });
-    sim.runFor(1000);
+    await sim.runFor(1000);
     const takeover = sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER')!;
     expect(takeover.at - stopAt).toBeLessThanOrEqual(0.2 + 1e-9);
     expect(b.hasVip).toBe(true);
     expect(a.hasVip).toBe(false);
   });
 
-  it('at a ~100 ms interval (advbase 0) a healthy master is never declared dead despite jitter', () => {
+  it('at a ~100 ms interval (advbase 0) a healthy master is never declared dead despite jitter', async () => {
     const sim = new Simulation(30); // 30 ms one-way delay, a third of the interval
     const a = sim.add({ name: 'a', address: '198.18.0.1', advbase: 0, advskew: 26 });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advbase: 0, advskew: 30 });
     a.feed({ type: 'start', linkUp: true });
-    sim.runFor(50);
+    await sim.runFor(50);
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(600_000);
+    await sim.runFor(600_000);
     expect(sim.transitions.filter((t) => t.to === 'MASTER').map((t) => t.node)).toEqual(['a']);
     a.kill();
-    sim.runFor(1000);
+    await sim.runFor(1000);
     expect(sim.masters()).toEqual([b]);
   });
 
-  it('a clean stop in a three-node group: only the best backup ever becomes MASTER', () => {
+  it('a clean stop in a three-node group: only the best backup ever becomes MASTER', async () => {
     const sim = new Simulation(0.2);
     const a = sim.add({ name: 'a', address: '198.18.0.1', advskew: 0 });
     const b = sim.add({ name: 'b', address: '198.18.0.2', advskew: 50 });
     const c = sim.add({ name: 'c', address: '198.18.0.3', advskew: 100 });
     for (const n of [a, b, c]) n.feed({ type: 'start', linkUp: true });
-    sim.runFor(20_000);
+    await sim.runFor(20_000);
     expect(sim.masters()).toEqual([a]);
     const stopAt = sim.clock.now();
     a.feed({ type: 'shutdown' });
-    sim.runFor(20_000);
+    await sim.runFor(20_000);
     const after = sim.transitions.filter((t) => t.at >= stopAt && t.to === 'MASTER');
     expect(after.map((t) => t.node)).toEqual(['b']);
     expect(after[0]!.at - stopAt).toBeCloseTo(0.2 + 50 * 0.25, 6);
     expect(c.scripts.filter((s) => s === 'up')).toEqual([]);
   });
 
-  it('a healed partition leaves one master within two advert intervals', () => {
+  it('a healed partition leaves one master within two advert intervals', async () => {
     const sim = new Simulation(0.2);
     const a = sim.add({ name: 'a', address: '198.18.0.1' });
     const b = sim.add({ name: 'b', address: '198.18.0.2' });
     a.feed({ type: 'start', linkUp: true });
     b.feed({ type: 'start', linkUp: true });
-    sim.runFor(10_000);
+    await sim.runFor(10_000);
     b.connected = false;
-    sim.runFor(10_000);
+    await sim.runFor(10_000);
     expect(sim.masters()).toHaveLength(2);
     b.connected = true;
-    sim.runFor(2000);
+    await sim.runFor(2000);
     expect(sim.masters()).toEqual([a]);
     expect(b.hasVip).toBe(false);
   });

@@ -1,0 +1,232 @@
+/**
+ * One link per interface: its socket, its carrier state, and the list of our virtual hosts on
+ * it. Each datagram runs the link-level checks once, then the vhid picks the vhost (as
+ * ip_carp.c's carp_proto_input_c walks the interface's list of vhosts), which runs its own
+ * checks. Link events fan out to the vhosts that follow the carrier.
+ *
+ * The socket and the carrier monitor come through factories, so the simulation runs this class
+ * on an in-memory segment.
+ */
+import { errorText } from '../errors.js';
+import type { Logger, RateLimitedLog } from '../log.js';
+import { checkLinkPacket, DropCounters } from '../protocol/checks.js';
+import type { AdvertPort, TimerPort } from './ports.js';
+import { QUIET_DROPS, type VirtualHost } from './vhost.js';
+
+export interface LinkSocket {
+  send(datagram: Buffer, to: string): Promise<void>;
+  join(group: string): void;
+  close(): void;
+}
+
+export interface SocketOptions {
+  readonly interface: string;
+  readonly srcip: string;
+  readonly groups: readonly string[];
+  readonly onPacket: (datagram: Buffer) => void;
+  /** The socket failed for good (raw-socket closes it after an error). */
+  readonly onError: (error: Error) => void;
+}
+
+/** Opens the raw socket; throws with the system's message when it cannot. */
+export type OpenSocket = (o: SocketOptions) => LinkSocket;
+
+/** What the link needs of a carrier monitor (lib/host/link-monitor.ts in the daemon). */
+export interface CarrierMonitor {
+  readonly up: boolean;
+  start(): Promise<boolean>;
+  stop(): void;
+  on(event: 'change', listener: (up: boolean) => void): unknown;
+  on(event: 'replaced', listener: (ifindex: number) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+export interface LinkDeps {
+  readonly openSocket: OpenSocket;
+  /** Undefined when no vhost on the link follows the carrier (all --ignoreifstate), or in tests. */
+  readonly createMonitor?: () => CarrierMonitor;
+  readonly timers: TimerPort;
+  readonly log: Logger;
+  readonly limited: RateLimitedLog;
+  /** The socket died: the process gives every VIP up and exits non-zero. */
+  readonly onFatal: (reason: string) => void;
+}
+
+/** After the interface was re-created: how often to retry opening the socket. */
+const REOPEN_RETRY_MS = 1000;
+
+export class Link {
+  private readonly byVhid = new Map<number, VirtualHost>();
+  private readonly drops = new DropCounters();
+  private socket: LinkSocket | undefined;
+  private monitor: CarrierMonitor | undefined;
+  private reopenTimer: unknown;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly deps: LinkDeps,
+  ) {}
+
+  get vhosts(): readonly VirtualHost[] {
+    return [...this.byVhid.values()];
+  }
+
+  /** Carrier as the monitor last saw it (true without a monitor). */
+  get up(): boolean {
+    return this.monitor?.up ?? true;
+  }
+
+  get isOpen(): boolean {
+    return this.socket !== undefined;
+  }
+
+  attach(vhost: VirtualHost): void {
+    this.byVhid.set(vhost.config.vhid, vhost);
+    // A vhost added by a reload may use a group the socket has not joined yet.
+    try {
+      this.socket?.join(vhost.config.mcast.text);
+    } catch (error) {
+      this.deps.log.error(`cannot join ${vhost.config.mcast.text} on ${this.name}: ${errorText(error)}`);
+    }
+  }
+
+  detach(vhost: VirtualHost): void {
+    if (this.byVhid.get(vhost.config.vhid) === vhost) this.byVhid.delete(vhost.config.vhid);
+  }
+
+  /** The port a vhost sends through: its group, on whatever socket is open now. */
+  advertPort(group: string): () => AdvertPort | undefined {
+    return () => {
+      const socket = this.socket;
+      return socket === undefined ? undefined : { send: (datagram) => socket.send(datagram, group) };
+    };
+  }
+
+  /** Opens the socket and starts the carrier monitor. false (logged) when the socket cannot open. */
+  async start(): Promise<boolean> {
+    if (!this.open((m) => this.deps.log.error(m))) return false;
+    if (this.deps.createMonitor !== undefined) {
+      const monitor = this.deps.createMonitor();
+      this.monitor = monitor;
+      monitor.on('change', (up) => this.onCarrier(up));
+      // The interface was deleted and created again (ifdown/ifup of a VLAN, a re-plugged NIC):
+      // the old socket is bound to a device that no longer exists, deaf and mute. Drop it; a
+      // new one is opened when the link comes up (the address may not be back before that).
+      monitor.on('replaced', (ifindex) => {
+        this.socket?.close();
+        this.socket = undefined;
+        this.deps.log.warn(`${this.name} was re-created (index ${ifindex}): the CARP socket will be reopened`);
+      });
+      monitor.on('error', (error) => this.deps.log.error(`link monitor: ${errorText(error)}`));
+      await monitor.start();
+    }
+    return true;
+  }
+
+  /**
+   * Carrier changes reach the vhosts through here: after the interface was re-created, "up" is
+   * passed on only once a new socket is open — until then the vhosts stay as after a link
+   * loss, and we retry every second (the address may come back after the link).
+   */
+  onCarrier(up: boolean): void {
+    this.deps.timers.clear(this.reopenTimer);
+    if (this.closed) return;
+    if (up && this.socket === undefined) {
+      if (!this.open((m) => this.deps.limited.warn('reopen', m))) {
+        this.reopenTimer = this.deps.timers.set(REOPEN_RETRY_MS, () => {
+          if (this.up) this.onCarrier(true);
+        });
+        return;
+      }
+      this.deps.log.warn(`CARP socket reopened on ${this.name}`);
+    }
+    for (const vhost of this.byVhid.values()) {
+      if (!vhost.config.ignoreIfState) vhost.dispatch({ type: 'link', up });
+    }
+  }
+
+  /** The carrier state a vhost starts with. */
+  initialCarrier(vhost: VirtualHost): boolean {
+    return vhost.config.ignoreIfState ? true : this.up;
+  }
+
+  /** One received datagram. Nothing a packet carries may escape this handler. */
+  receive(datagram: Buffer): void {
+    try {
+      const result = checkLinkPacket(datagram, { isOwnAddress: (src) => this.isOwn(src) });
+      if (!result.ok) {
+        this.drops.increment(result.reason);
+        if (QUIET_DROPS.has(result.reason)) {
+          this.deps.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
+        } else {
+          this.deps.limited.warn(`drop:${result.reason}:${result.detail}`, `dropped advert: ${result.reason}: ${result.detail}`);
+        }
+        return;
+      }
+      // 7. The vhid picks the vhost; another vhid is another virtual host on the segment.
+      const vhost = this.byVhid.get(result.advert.vhid);
+      if (vhost === undefined) {
+        this.drops.increment('other-vhid');
+        this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.advert.vhid}, ours ${this.vhidList()}`);
+        return;
+      }
+      vhost.receive(result);
+    } catch (error) {
+      this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
+    }
+  }
+
+  dropSnapshot(): Readonly<Record<string, number>> {
+    return this.drops.snapshot();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.deps.timers.clear(this.reopenTimer);
+    this.monitor?.stop();
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private isOwn(src: number): boolean {
+    for (const vhost of this.byVhid.values()) if (vhost.config.srcip.int === src) return true;
+    return false;
+  }
+
+  private vhidList(): string {
+    const vhids = [...this.byVhid.keys()].sort((a, b) => a - b);
+    return vhids.length <= 8 ? vhids.join(', ') : `${vhids.slice(0, 8).join(', ')}, ... (${vhids.length})`;
+  }
+
+  /** Opens (or re-opens, after the interface was re-created) the CARP socket. */
+  private open(report: (message: string) => void): boolean {
+    this.socket?.close();
+    this.socket = undefined;
+    const vhosts = [...this.byVhid.values()];
+    const first = vhosts[0];
+    if (first === undefined) return false;
+    const groups = [...new Set(vhosts.map((v) => v.config.mcast.text))];
+    try {
+      this.socket = this.deps.openSocket({
+        interface: this.name,
+        srcip: first.config.srcip.text,
+        groups,
+        onPacket: (datagram) => this.receive(datagram),
+        onError: (error) => {
+          // raw-socket closes a socket after an error: without it we can neither hear nor
+          // advertise, so give the VIPs up and exit non-zero (a supervisor restarts us).
+          this.deps.log.error(`CARP socket error on ${this.name}: ${errorText(error)}`);
+          this.deps.onFatal('socket failure');
+        },
+      });
+      return true;
+    } catch (error) {
+      const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
+        ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
+        : '';
+      report(`cannot open the CARP socket on ${this.name}: ${errorText(error)}${hint}`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The ports a virtual host runs on. The daemon plugs in real timers, `ip`, `arping`, scripts and
+ * the raw socket; the in-memory simulation (test/helpers/sim.ts) plugs in a manual clock and a
+ * simulated segment, and so runs the very same VirtualHost, Link and group wiring.
+ */
+import type { VipAddress } from '../net/address.js';
+import type { ScriptKind } from '../host/scripts.js';
+
+/** One-shot timers; handles are opaque to the caller. */
+export interface TimerPort {
+  set(delayMs: number, fire: () => void): unknown;
+  clear(handle: unknown): void;
+}
+
+export const realTimers: TimerPort = {
+  set: (delayMs, fire) => setTimeout(fire, delayMs),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * The host side of one vhost. Address changes are idempotent and report success; nothing here
+ * throws at run time. The vhost orders the calls (a GARP never precedes its address).
+ */
+export interface HostPort {
+  /** Removes copies of the VIP left by an earlier run, whatever their prefix; returns how many. */
+  removeStale(vip: VipAddress): Promise<number>;
+  addVip(vip: VipAddress): Promise<boolean>;
+  removeVip(vip: VipAddress): Promise<boolean>;
+  /** Sends one gratuitous ARP for the VIP; not awaited by the caller (arping lingers 1 s). */
+  garp(vip: VipAddress): Promise<boolean>;
+  /** Queues a script run (latest request wins while one runs); undefined script: none configured. */
+  requestScript(kind: ScriptKind, script: string | undefined, args: readonly string[]): void;
+  scriptsIdle(): Promise<void>;
+  /** Kills a running script (a second stop signal). */
+  killScripts(): void;
+  /** Cuts short lingering arpings and waits for them; after this the port is not used again. */
+  close(): Promise<void>;
+}
+
+/** Where a vhost's adverts go: its link's socket. */
+export interface AdvertPort {
+  send(datagram: Buffer): Promise<void>;
+}

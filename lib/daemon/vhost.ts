@@ -1,0 +1,406 @@
+/**
+ * One virtual host: a vhid on an interface with its VIPs. It owns its state machine, its
+ * advert counter, its statistics and its own ordered queue of host actions, and it carries out
+ * the effects its machine returns. It decides nothing about the election; everything it touches
+ * outside itself goes through ports (lib/daemon/ports.ts), so the simulation runs this code too.
+ */
+import type { VhostConfig } from '../config.js';
+import type { TransitionRecord, VhostSnapshot, VhostState } from '../control/types.js';
+import { errorText } from '../errors.js';
+import type { ScriptKind, ScriptOutcome } from '../host/scripts.js';
+import type { Logger, RateLimitedLog } from '../log.js';
+import { formatVip } from '../net/address.js';
+import { buildAdvertisement, CARP_TTL, IPPROTO_CARP, IPTOS_LOWDELAY } from '../protocol/carp.js';
+import { checkVhostPacket, DROP_REASONS, DropCounters, type DropReason, type LinkAccepted, type VhostInputContext } from '../protocol/checks.js';
+import { isBowOut } from '../protocol/constants.js';
+import { AdvertCounter } from '../protocol/counter.js';
+import { digestAddresses } from '../protocol/hmac.js';
+import { encodeIpv4Header } from '../protocol/ipv4.js';
+import type { Clock } from '../state/clock.js';
+import { CarpMachine, type Effect, type MachineEvent, type TimerName } from '../state/machine.js';
+import type { AdvertPort, HostPort, TimerPort } from './ports.js';
+
+/** Drop reasons that are normal on a shared segment and only interesting with --debug. */
+export const QUIET_DROPS: ReadonlySet<DropReason> = new Set(['own-packet', 'other-vhid', 'other-group', 'not-carp']);
+
+/** Events a sync group sends; the transitions they cause are not passed back to the group. */
+const GROUP_EVENTS: ReadonlySet<MachineEvent['type']> = new Set(['groupMaster', 'groupBackup', 'groupHold']);
+
+export interface VhostPorts {
+  readonly clock: Clock;
+  readonly timers: TimerPort;
+  readonly host: HostPort;
+  /** The link's socket; undefined while it is closed (interface re-created, not yet reopened). */
+  readonly adverts: () => AdvertPort | undefined;
+  /** Lines of this vhost (already named, for a sectioned config). */
+  readonly log: Logger;
+  readonly limited: RateLimitedLog;
+  /** Wall-clock ms, for `since` and transition times in status output (never for timers). */
+  readonly wallClock: () => number;
+  /** A random 64-bit starting counter and 16-bit IP ids (injected so tests are repeatable). */
+  readonly randomCounter: () => bigint;
+  readonly randomIpId: () => number;
+  /** The machine threw: a bug. The process gives every VIP up and exits 70. */
+  readonly onInternalError: (message: string) => void;
+  /** A transition of this vhost's own making (not one its group caused). */
+  readonly onOwnTransition?: (vhost: VirtualHost, from: VhostState, to: VhostState, reason: string) => void;
+  /** Its link went down or came back as the machine sees it. */
+  readonly onAbilityChange?: (vhost: VirtualHost, able: boolean) => void;
+}
+
+export class VirtualHost {
+  readonly machine: CarpMachine;
+  private readonly counter: AdvertCounter;
+  private readonly drops = new DropCounters();
+  private readonly inputContext: VhostInputContext;
+  private readonly digestVips: Buffer;
+  private readonly timers = new Map<TimerName, unknown>();
+  /** VIP, ARP and script work runs one step at a time, in the order the machine asked. */
+  private hostQueue: Promise<unknown> = Promise.resolve();
+  private readonly pendingGarps = new Set<Promise<boolean>>();
+  private advertsSent = 0;
+  private advertsReceived = 0;
+  private sendErrors = 0;
+  private otherMasterHeard = 0;
+  private readonly transitionCounts = new Map<string, number>();
+  private readonly scriptCounts: Record<ScriptOutcome, number> = { ok: 0, failed: 0, timeout: 0, error: 0 };
+  private lastTransition: TransitionRecord | null = null;
+  private since: number;
+  private lastAbility = true;
+  private stopped = false;
+
+  constructor(
+    readonly config: VhostConfig,
+    private readonly ports: VhostPorts,
+  ) {
+    this.since = ports.wallClock();
+    this.counter = new AdvertCounter(ports.randomCounter());
+    this.machine = new CarpMachine(
+      {
+        advbase: config.advbase,
+        advskew: config.advskew,
+        deadratio: config.deadratio,
+        preempt: config.preempt,
+        neutral: config.neutral,
+        downScriptOnExit: config.shutdown,
+        srcAddress: config.srcip.int,
+      },
+      ports.clock,
+    );
+    this.digestVips = digestAddresses(config.vips.map((vip) => vip.address));
+    this.inputContext = {
+      group: config.mcast.int,
+      vhid: config.vhid,
+      password: config.password,
+      vip: this.digestVips,
+    };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get state(): VhostState {
+    return this.machine.currentState;
+  }
+
+  /** Removes VIPs a crashed run left behind (they would answer ARP beside the real master's). */
+  async removeStaleVips(): Promise<void> {
+    if (!this.config.manageVip) return;
+    for (const vip of this.config.vips) {
+      const removed = await this.ports.host.removeStale(vip);
+      if (removed > 0) this.ports.log.warn(`removed ${vip.address.text} left on ${this.config.interface} by an earlier run`);
+    }
+  }
+
+  start(linkUp: boolean): void {
+    this.lastAbility = linkUp;
+    this.dispatch({ type: 'start', linkUp });
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------
+
+  dispatch(event: MachineEvent): void {
+    let effects: Effect[];
+    try {
+      effects = this.machine.handle(event);
+    } catch (error) {
+      // The machine is pure and total; reaching this is a bug, and the safe reaction is to
+      // give the address up rather than keep running in an unknown state.
+      this.ports.onInternalError(`internal error handling ${event.type} in ${this.name}: ${errorText(error)}`);
+      return;
+    }
+    const own = !GROUP_EVENTS.has(event.type);
+    for (const effect of effects) {
+      this.apply(effect);
+      if (effect.type === 'transition' && own && effect.to !== 'INIT') {
+        this.ports.onOwnTransition?.(this, effect.from, effect.to, effect.reason);
+      }
+    }
+    const able = this.machine.status().linkUp;
+    if (able !== this.lastAbility && !this.stopped) {
+      this.lastAbility = able;
+      this.ports.onAbilityChange?.(this, able);
+    }
+  }
+
+  /** An advert for our vhid that passed the link's checks. Nothing it carries may escape. */
+  receive(accepted: LinkAccepted): void {
+    try {
+      const result = checkVhostPacket(accepted, this.inputContext);
+      if (!result.ok) {
+        this.drops.increment(result.reason);
+        if (QUIET_DROPS.has(result.reason)) {
+          this.ports.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
+        } else {
+          // Keyed by the detail (which names the sender), so a second misconfigured peer is
+          // not hidden behind the first.
+          this.ports.limited.warn(`drop:${result.reason}:${result.detail}`, `dropped advert: ${result.reason}: ${result.detail}`);
+        }
+        return;
+      }
+      this.advertsReceived++;
+      const ad = result.advert;
+      // As ucarp does: adopt the sender's counter (there is no replay protection in ucarp's
+      // CARP, and counters that move together keep mixed groups consistent).
+      this.counter.adopt(ad.counter);
+      if (this.machine.currentState === 'MASTER' && !isBowOut(ad)) this.otherMasterHeard++;
+      this.ports.log.debug(
+        `advert from ${result.src}: vhid ${ad.vhid} advbase ${ad.advbase} advskew ${ad.advskew} counter ${ad.counter}`,
+      );
+      this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, advbase: ad.advbase, advskew: ad.advskew });
+    } catch (error) {
+      this.ports.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
+    }
+  }
+
+  /** Counts a script run's outcome (the host port reports it). */
+  recordScript(_kind: ScriptKind, outcome: ScriptOutcome): void {
+    this.scriptCounts[outcome]++;
+  }
+
+  // ---- effects --------------------------------------------------------------------------
+
+  private apply(effect: Effect): void {
+    const c = this.config;
+    const host = this.ports.host;
+    switch (effect.type) {
+      case 'sendAdvert':
+        void this.sendAdvert(effect.advbase, effect.advskew);
+        break;
+      case 'addVip':
+        if (c.manageVip) {
+          this.onHostQueue(async () => {
+            const failed: string[] = [];
+            for (const vip of c.vips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
+            // The machine decides what a MASTER without its address does.
+            if (failed.length > 0) this.dispatch({ type: 'vipAddFailed', reason: `cannot add ${failed.join(', ')} to ${c.interface}` });
+          });
+        }
+        break;
+      case 'removeVip':
+        if (c.manageVip) this.queueVipRemoval();
+        break;
+      case 'garp':
+        if (c.manageVip) {
+          // arping binds to the VIP, so it goes after the `ip addr add` queued before it.
+          this.onHostQueue(async () => this.startGarps());
+        } else {
+          // The up-script adds the address (ucarp style): announce it once the script is done.
+          this.onHostQueue(async () => {
+            await host.scriptsIdle();
+            if (this.machine.currentState === 'MASTER') this.startGarps();
+          });
+        }
+        break;
+      case 'runScript': {
+        const script = effect.script === 'up' ? c.upscript : c.downscript;
+        // ucarp's arguments: interface, the (first) VIP, xparam. The other VIPs are in the
+        // environment (CARPD_VIPS).
+        const args = [c.interface, c.vips[0]!.address.text, ...(c.xparam !== undefined ? [c.xparam] : [])];
+        // Requested even without a script: a missing up-script still cancels a queued down.
+        const request = () => host.requestScript(effect.script, script, args);
+        // After the VIP change it follows, so an up-script finds the address in place.
+        if (c.manageVip) this.onHostQueue(async () => request());
+        else request();
+        break;
+      }
+      case 'armTimer': {
+        this.clearTimer(effect.timer);
+        const handle = this.ports.timers.set(effect.delayMs, () => {
+          this.timers.delete(effect.timer);
+          this.dispatch({ type: 'timer', timer: effect.timer });
+        });
+        this.timers.set(effect.timer, handle);
+        break;
+      }
+      case 'cancelTimer':
+        this.clearTimer(effect.timer);
+        break;
+      case 'transition': {
+        this.ports.log.warn(`${effect.from} -> ${effect.to} (${effect.reason})`);
+        const kind = `${effect.from}->${effect.to}`;
+        this.transitionCounts.set(kind, (this.transitionCounts.get(kind) ?? 0) + 1);
+        this.since = this.ports.wallClock();
+        this.lastTransition = { from: effect.from, to: effect.to, reason: effect.reason, at: new Date(this.since).toISOString() };
+        break;
+      }
+      case 'log':
+        // A rival that never yields makes the machine say the same thing once per advert.
+        if (effect.level === 'warn') this.ports.limited.warn(`machine:${effect.message}`, effect.message);
+        else this.ports.log[effect.level](effect.message);
+        break;
+    }
+  }
+
+  private queueVipRemoval(): void {
+    this.onHostQueue(async () => {
+      for (const vip of this.config.vips) await this.ports.host.removeVip(vip);
+    });
+  }
+
+  private clearTimer(timer: TimerName): void {
+    const handle = this.timers.get(timer);
+    if (handle !== undefined) this.ports.timers.clear(handle);
+    this.timers.delete(timer);
+  }
+
+  /**
+   * arping -c 1 puts its frame on the wire at once but exits only a second later, so it is not
+   * awaited where it would hold up a VIP change or a script; shutdown waits for stragglers.
+   */
+  private startGarps(): void {
+    for (const vip of this.config.vips) {
+      const sent = this.ports.host.garp(vip);
+      this.pendingGarps.add(sent);
+      void sent.finally(() => this.pendingGarps.delete(sent));
+    }
+  }
+
+  private onHostQueue(task: () => Promise<unknown>): void {
+    this.hostQueue = this.hostQueue.then(task).catch((error: unknown) => {
+      this.ports.log.error(`host operation failed: ${errorText(error)}`);
+    });
+  }
+
+  private async sendAdvert(advbase: number, advskew: number): Promise<void> {
+    const c = this.config;
+    const adverts = this.ports.adverts();
+    if (adverts === undefined) return;
+    const counter = this.counter.next();
+    const payload = buildAdvertisement({ vhid: c.vhid, advbase, advskew, counter, password: c.password, vip: this.digestVips });
+    const header = encodeIpv4Header({
+      tos: IPTOS_LOWDELAY,
+      id: this.ports.randomIpId(),
+      dontFragment: true,
+      ttl: CARP_TTL,
+      protocol: IPPROTO_CARP,
+      src: c.srcip.text,
+      dst: c.mcast.text,
+      payloadLength: payload.length,
+    });
+    try {
+      await adverts.send(Buffer.concat([header, payload]));
+      this.advertsSent++;
+      this.ports.log.debug(`advert sent: advbase ${advbase} advskew ${advskew} counter ${counter}`);
+    } catch (error) {
+      this.sendErrors++;
+      this.ports.limited.warn('send-error', `cannot send advert on ${c.interface}: ${errorText(error)}`);
+    }
+  }
+
+  // ---- shutdown -------------------------------------------------------------------------
+
+  /**
+   * Bows out if MASTER (the advert is awaited), releases the VIPs, runs the down-script if
+   * --shutdown asks for it, and waits for every host action. Idempotent.
+   */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      // The bow-out advert and the VIP removal come out of the machine like any other effect.
+      const effects = this.machine.handle({ type: 'shutdown' });
+      const sends: Promise<void>[] = [];
+      for (const effect of effects) {
+        if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.advbase, effect.advskew));
+        else this.apply(effect);
+      }
+      await Promise.all(sends);
+    } catch (error) {
+      this.ports.log.error(`error while stopping: ${errorText(error)}`);
+    }
+    this.releaseHost();
+    await this.hostQueue;
+  }
+
+  /** Timers off and the VIPs off the interface (also when shutdown() never ran, at a start failure). */
+  releaseHost(): void {
+    for (const timer of [...this.timers.keys()]) this.clearTimer(timer);
+    if (this.config.manageVip) this.queueVipRemoval();
+  }
+
+  /** After shutdown(): the host queue done, lingering arpings cut short. */
+  async drain(): Promise<void> {
+    await this.hostQueue;
+    await this.ports.host.close();
+    await Promise.all(this.pendingGarps);
+  }
+
+  /** Resolves once no script of this vhost runs or waits (the down-script at exit, say). */
+  scriptsIdle(): Promise<void> {
+    return this.ports.host.scriptsIdle();
+  }
+
+  killScripts(): void {
+    this.ports.host.killScripts();
+  }
+
+  /** SIGUSR1's line; `linkDrops` are the drops of its link before the vhid was known. */
+  statusLine(linkDrops: Readonly<Record<string, number>> = {}): string {
+    const s = this.machine.status();
+    const c = this.config;
+    const counts = new Map<string, number>();
+    for (const source of [linkDrops, this.drops.snapshot()]) {
+      for (const [reason, n] of Object.entries(source)) counts.set(reason, (counts.get(reason) ?? 0) + n);
+    }
+    const nonZero = DROP_REASONS.filter((r) => (counts.get(r) ?? 0) > 0);
+    const total = nonZero.reduce((sum, r) => sum + (counts.get(r) ?? 0), 0);
+    const drops = nonZero.map((r) => `${r} ${counts.get(r)}`).join(', ');
+    const vips = c.vips.map((v) => v.address.text).join(',');
+    return (
+      `${s.state} on ${c.interface} id ${c.vhid} vip ${vips}` +
+      `${s.linkUp ? '' : ' (link down)'}${s.groupHeld ? ' (held by its group)' : ''}${s.steppingDown ? ' (stepping down)' : ''}` +
+      ` - adverts sent ${this.advertsSent}, received ${this.advertsReceived}, dropped ${total}` +
+      `${drops ? ` (${drops})` : ''}${this.sendErrors ? `, send errors ${this.sendErrors}` : ''}` +
+      `${s.lastMaster ? `, last master ${s.lastMaster}` : ''}`
+    );
+  }
+
+  snapshot(): VhostSnapshot {
+    const s = this.machine.status();
+    const c = this.config;
+    return {
+      name: c.name,
+      interface: c.interface,
+      vhid: c.vhid,
+      vips: c.vips.map(formatVip),
+      srcip: c.srcip.text,
+      state: s.state,
+      since: new Date(this.since).toISOString(),
+      master: s.state === 'MASTER' ? c.srcip.text : (s.lastMaster ?? null),
+      lastTransition: this.lastTransition,
+      group: c.group ?? null,
+      linkUp: s.linkUp,
+      advbase: c.advbase,
+      advskew: c.advskew,
+      advertsSent: this.advertsSent,
+      advertsReceived: this.advertsReceived,
+      sendErrors: this.sendErrors,
+      drops: { ...this.drops.snapshot() },
+      transitions: Object.fromEntries(this.transitionCounts),
+      scriptRuns: { ...this.scriptCounts },
+      otherMasterHeard: this.otherMasterHeard,
+    };
+  }
+}
