@@ -353,7 +353,7 @@ function buildVhostConfig(
     const twice = vips.find((v) => sameAddress(v.address, vip.address));
     if (twice !== undefined) {
       const origin = occurrences.filter((o) => o.option.name === 'addr')[index]?.origin;
-      throw new UsageError(`--addr ${vip.address.text} is given twice${origin ? ` (again in ${origin})` : ''}`);
+      throw new UsageError(`addr ${vip.address.text} is given twice${origin ? ` (again in ${origin})` : ''}`);
     }
     vips.push(vip);
   }

@@ -58,11 +58,14 @@ class SimHost implements HostPort {
   readonly vips = new Set<string>();
   readonly scripts: ('up' | 'down')[] = [];
   readonly garps: number[] = [];
+  /** Makes every `ip addr add` fail, as on a host where the address cannot be added. */
+  failAdds = false;
   constructor(private readonly sim: Simulation) {}
   async removeStale(): Promise<number> {
     return 0;
   }
   async addVip(vip: { address: { text: string } }): Promise<boolean> {
+    if (this.failAdds) return false;
     this.vips.add(vip.address.text);
     return true;
   }

@@ -88,3 +88,21 @@ describe('digestsEqual', () => {
     expect(digestsEqual(new Uint8Array(0), new Uint8Array(20))).toBe(false);
   });
 });
+
+describe('digest over several VIPs', () => {
+  it('covers every VIP in ascending numeric order, each once, whatever the configured order', async () => {
+    const { digestAddresses } = await import('../../lib/protocol/hmac.js');
+    const { ipv4 } = await import('../../lib/net/address.js');
+    const a = ipv4('10.1.1.252');
+    const b = ipv4('10.1.1.9');
+    const c = ipv4('9.255.255.255');
+    const bytes = digestAddresses([a, b, c, b]);
+    expect([...bytes]).toEqual([9, 255, 255, 255, 10, 1, 1, 9, 10, 1, 1, 252]);
+    // One VIP: exactly ucarp's 4 bytes, so single-VIP digests are unchanged.
+    expect(digestAddresses([a])).toEqual(Buffer.from([10, 1, 1, 252]));
+    // Order of configuration does not matter; the set does.
+    const key = Buffer.from('love');
+    expect(carpDigest(key, 7, digestAddresses([a, b]), 5n)).toEqual(carpDigest(key, 7, digestAddresses([b, a]), 5n));
+    expect(carpDigest(key, 7, digestAddresses([a, b]), 5n)).not.toEqual(carpDigest(key, 7, digestAddresses([a]), 5n));
+  });
+});
