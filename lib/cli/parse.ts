@@ -27,7 +27,7 @@ import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
 import type { SystemProbe } from './system.js';
 import { parseDecimalInteger, parseFacility, parseSecondsToMs } from './values.js';
-import { readWithYargs, type RawOptions } from './yargs.js';
+import { overlay, readWithYargs, type RawOptions } from './yargs.js';
 
 export type ParseOutcome =
   | {
@@ -139,18 +139,19 @@ function buildSectionedConfig(
     throw error instanceof UsageError ? withOrigin(error, processOccurrences) : error;
   }
 
+  const defaults = readWithYargs(content.defaults);
   const vhosts: VhostConfig[] = [];
   const origins = new Map<VhostConfig, string>();
   for (const section of content.sections) {
     const sectionAddrs = section.occurrences.filter((o) => o.option.name === 'addr');
-    const defaults = sectionAddrs.length > 0 ? content.defaults.filter((o) => o.option.name !== 'addr') : content.defaults;
-    const all = [...defaults, ...section.occurrences, ...fromCommandLine];
+    const inherited = sectionAddrs.length > 0 ? content.defaults.filter((o) => o.option.name !== 'addr') : content.defaults;
+    const all = [...inherited, ...section.occurrences, ...fromCommandLine];
     const addrs = all.filter((o) => o.option.name === 'addr').map((o) => o.value ?? '');
     try {
       if (addrs.length === 0) {
         throw new UsageError(`[vhost ${section.name}] has no addr: give it at least one addr = <ip>[/<prefix>] line`);
       }
-      const vhost = buildVhostConfig(readWithYargs(all), system, section.name, addrs, all);
+      const vhost = buildVhostConfig(overlay(defaults, [...section.occurrences, ...fromCommandLine]), system, section.name, addrs, all);
       vhosts.push(vhost);
       origins.set(vhost, section.origin);
     } catch (error) {

@@ -90,3 +90,22 @@ export function readWithYargs(occurrences: readonly Occurrence[]): RawOptions {
     },
   };
 }
+
+/**
+ * `base` with later occurrences laid over it, as if they came after base's on one line (the
+ * last value wins, `no-x` turns a switch off). A sectioned config reads its defaults through
+ * yargs once and lays each section over them: a hundred vhosts do not cost a hundred yargs runs.
+ * The occurrences come from the option table already (tokenizer or config-file parser).
+ */
+export function overlay(base: RawOptions, occurrences: readonly Occurrence[]): RawOptions {
+  const values = new Map<string, string>();
+  const flags = new Map<string, boolean>();
+  for (const occurrence of occurrences) {
+    if (occurrence.value !== undefined) values.set(occurrence.option.name, occurrence.value);
+    else flags.set(occurrence.option.name, !occurrence.negated);
+  }
+  return {
+    string: (name) => (values.has(name) ? values.get(name) : base.string(name)),
+    flag: (name) => flags.get(name) ?? base.flag(name),
+  };
+}

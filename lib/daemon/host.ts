@@ -4,16 +4,17 @@
  * vhosts never wait for each other while the up and down scripts of one never overlap.
  */
 import type { VhostConfig } from '../config.js';
-import { sendGratuitousArp } from '../host/garp.js';
 import { ScriptRunner, type ScriptKind, type ScriptOutcome } from '../host/scripts.js';
 import type { HostLogger } from '../host/types.js';
 import { VipManager } from '../host/vip.js';
 import { formatVip, type VipAddress } from '../net/address.js';
 import type { HostPort } from './ports.js';
+import type { HostBatcher } from '../host/batch.js';
 
 export function createHostPort(
   config: VhostConfig,
   log: HostLogger,
+  batcher: HostBatcher,
   onScriptOutcome: (kind: ScriptKind, outcome: ScriptOutcome) => void,
 ): HostPort {
   const managers = new Map<string, VipManager>();
@@ -40,10 +41,22 @@ export function createHostPort(
   });
   const garpCancel = new AbortController();
   return {
-    removeStale: (vip) => manager(vip).removeStale(),
-    addVip: (vip) => manager(vip).add(),
-    removeVip: (vip) => manager(vip).remove(),
-    garp: (vip) => sendGratuitousArp({ interface: config.interface, vip: vip.address.text, log, cancelSignal: garpCancel.signal }),
+    async removeStale(vip) {
+      // One listing of the interface serves every vhost that asks in the same turn.
+      const addresses = await batcher.listAddresses(config.interface);
+      if (addresses === undefined) return manager(vip).removeStale();
+      let removed = 0;
+      for (const copy of addresses.filter((a) => a.local === vip.address.text && typeof a.prefixlen === 'number')) {
+        const cidr = `${vip.address.text}/${copy.prefixlen}`;
+        if (await batcher.address('del', cidr, config.interface)) removed++;
+        else removed += await manager({ address: vip.address, prefix: copy.prefixlen! }).removeStale();
+      }
+      return removed;
+    },
+    // A line that failed in a batch is retried alone, where "already there" counts as done.
+    addVip: async (vip) => (await batcher.address('add', formatVip(vip), config.interface, config.vipLabel)) || manager(vip).add(),
+    removeVip: async (vip) => (await batcher.address('del', formatVip(vip), config.interface)) || manager(vip).remove(),
+    garp: (vip) => batcher.garp(config.interface, vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
     scriptsIdle: () => scripts.idle(),
     killScripts: () => scripts.close(),

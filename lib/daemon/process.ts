@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { sameVhostConfig, type Config, type VhostConfig } from '../config.js';
 import type { ControlTarget, DaemonSnapshot, ReloadResult } from '../control/types.js';
 import { errorText } from '../errors.js';
+import { HostBatcher } from '../host/batch.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from '../host/daemonize.js';
 import { acquireInstanceLock } from '../host/instance-lock.js';
 import { LinkMonitor } from '../host/link-monitor.js';
@@ -29,8 +30,11 @@ const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
 
 const monotonic: Clock = { now: () => performance.now() };
 
-/** How many vhosts look for stale VIPs at once at start (each is an `ip` call or two). */
-const STALE_SCAN_CONCURRENCY = 8;
+/**
+ * How many vhosts look for stale VIPs at once at start: their listings and removals are
+ * gathered into one `ip` call each (lib/host/batch.ts), so this only bounds memory.
+ */
+const STALE_SCAN_CONCURRENCY = 256;
 
 export type ReloadParse = { readonly ok: true; readonly config: Config } | { readonly ok: false; readonly message: string };
 
@@ -83,6 +87,9 @@ class Daemon implements ControlTarget {
   private closeControl: (() => Promise<void>) | undefined;
   private closeMetrics: (() => Promise<void>) | undefined;
   private reloading: Promise<ReloadResult> | undefined;
+  /** Cuts short the arpings of a batch at the final stop (frames are long out by then). */
+  private readonly garpCancel = new AbortController();
+  private readonly batcher: HostBatcher;
 
   constructor(
     config: Config,
@@ -91,6 +98,7 @@ class Daemon implements ControlTarget {
     this.config = config;
     this.logger = new SinkLogger(stderrSink(), config.process.debug);
     this.limited = new RateLimitedLog(this.logger, monotonic);
+    this.batcher = new HostBatcher({ log: this.logger, cancelSignal: this.garpCancel.signal });
   }
 
   async run(): Promise<number> {
@@ -154,7 +162,7 @@ class Daemon implements ControlTarget {
     vhost = new VirtualHost(config, {
       clock: monotonic,
       timers: realTimers,
-      host: createHostPort(config, log, (kind, outcome) => vhost?.recordScript(kind, outcome)),
+      host: createHostPort(config, log, this.batcher, (kind, outcome) => vhost?.recordScript(kind, outcome)),
       adverts: link.advertPort(config.mcast.text),
       log,
       limited: new RateLimitedLog(log, monotonic),
@@ -481,6 +489,8 @@ class Daemon implements ControlTarget {
   private async cleanup(): Promise<void> {
     const vhosts = [...this.vhosts.values()];
     for (const vhost of vhosts) vhost.releaseHost();
+    // Any arping still lingering has long sent its frame; the VIPs are going now anyway.
+    this.garpCancel.abort();
     await Promise.all(vhosts.map((v) => v.drain()));
     for (const link of this.links.values()) link.close();
     for (const neighbour of this.neighbours.values()) await neighbour.remove();

@@ -16,6 +16,8 @@ export interface CommandOptions {
   prefix?: readonly string[];
   /** Aborting it kills the command at once (the daemon cancels arping at shutdown). */
   cancelSignal?: AbortSignal;
+  /** Text written to the command's standard input (`ip -batch -`); none by default. */
+  input?: string;
 }
 
 export interface CommandResult {
@@ -43,7 +45,7 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
     reject: false,
     timeout: opts.timeoutMs,
     forceKillAfterDelay: FORCE_KILL_AFTER_MS,
-    stdin: 'ignore',
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     maxBuffer: MAX_BUFFER,
     // `ip` messages are what we log and match; keep them in English whatever the host's locale.
     env: { LC_ALL: 'C' },
