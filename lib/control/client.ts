@@ -38,7 +38,7 @@ const RELOAD_TIMEOUT_MS = 30_000;
 /** A snapshot is a few hundred bytes per vhost; this bounds what a confused peer can make us hold. */
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
-const USAGE = 'usage: carpd status [--json] | carpd reload';
+const USAGE = 'usage: carpd status [--json] [--pid=N] | carpd reload [--pid=N]';
 
 export async function runControlCommand(argv: string[], io: ControlCommandIo): Promise<number> {
   const request = parseArguments(argv);
@@ -68,6 +68,13 @@ export async function runControlCommand(argv: string[], io: ControlCommandIo): P
   if ('error' in found) {
     io.stderr.write(`carpd: ${found.error}\n`);
     return 1;
+  }
+  if (request.pid !== undefined) {
+    found.answers = found.answers.filter((answer) => answer.status.pid === request.pid);
+    if (found.answers.length === 0 && found.failures.length === 0) {
+      io.stderr.write(`carpd: no carpd with pid ${request.pid} answers in this network namespace\n`);
+      return 1;
+    }
   }
   for (const failure of found.failures) io.stderr.write(`carpd: ${failure}\n`);
   const daemons = found.answers.map((answer) => answer.status);
@@ -108,19 +115,25 @@ export async function runControlCommand(argv: string[], io: ControlCommandIo): P
   return allReloaded ? 0 : 1;
 }
 
-type Arguments = { usage: string } | { command: ControlCommand; json: boolean; help: boolean };
+type Arguments = { usage: string } | { command: ControlCommand; json: boolean; help: boolean; pid: number | undefined };
 
 function parseArguments(argv: readonly string[]): Arguments {
   const [command, ...options] = argv;
   if (command !== 'status' && command !== 'reload') return { usage: `unknown command ${JSON.stringify(command ?? '')}` };
   let json = false;
   let help = false;
+  let pid: number | undefined;
   for (const option of options) {
+    const pidMatch = /^--pid=(.*)$/.exec(option);
     if (option === '--json' && command === 'status') json = true;
     else if (option === '--help' || option === '-h') help = true;
-    else return { usage: `unknown option ${JSON.stringify(option)} for carpd ${command}` };
+    else if (pidMatch !== null) {
+      // One daemon only: systemd's ExecReload names its own ($MAINPID).
+      if (!/^[1-9][0-9]{0,9}$/.test(pidMatch[1]!)) return { usage: `--pid must be a process id, got ${JSON.stringify(pidMatch[1])}` };
+      pid = Number(pidMatch[1]);
+    } else return { usage: `unknown option ${JSON.stringify(option)} for carpd ${command}` };
   }
-  return { command, json, help };
+  return { command, json, help, pid };
 }
 
 // ---- asking the daemons ---------------------------------------------------------------------

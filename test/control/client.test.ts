@@ -160,9 +160,9 @@ describe('carpd status', () => {
     expect(await run(['restart'])).toBe(64);
     expect(stderr.text).toBe(
       [
-        'carpd: unknown option "--yaml" for carpd status (usage: carpd status [--json] | carpd reload)',
-        'carpd: unknown option "--json" for carpd reload (usage: carpd status [--json] | carpd reload)',
-        'carpd: unknown command "restart" (usage: carpd status [--json] | carpd reload)',
+        'carpd: unknown option "--yaml" for carpd status (usage: carpd status [--json] [--pid=N] | carpd reload [--pid=N])',
+        'carpd: unknown option "--json" for carpd reload (usage: carpd status [--json] [--pid=N] | carpd reload [--pid=N])',
+        'carpd: unknown command "restart" (usage: carpd status [--json] [--pid=N] | carpd reload [--pid=N])',
         '',
       ].join('\n'),
     );
@@ -219,6 +219,19 @@ describe('carpd reload', () => {
     expect(await run(['reload'])).toBe(1);
     expect(stdout.text).toBe('pid 4001 (/etc/carpd/carpd.conf): reloaded: 1 vhost, nothing changed\n');
     expect(stderr.text).toBe('carpd: reload of pid 5001 (/etc/carpd/db.conf) failed: nothing changed: line 7: vhid must be an integer from 1 to 255, got "0"\n');
+  });
+
+  it('--pid=N reloads that daemon only (systemd ExecReload names $MAINPID)', async () => {
+    const a = new FakeTarget(daemonSnapshot({ pid: 4001 }), { ok: true, message: 'reloaded a' });
+    const b = new FakeTarget(daemonSnapshot({ pid: 5001, configFile: '/etc/carpd/db.conf' }), { ok: true, message: 'reloaded b' });
+    await daemon(a);
+    await daemon(b);
+    expect(await run(['reload', '--pid=5001'])).toBe(0);
+    expect(stdout.text).toBe('pid 5001 (/etc/carpd/db.conf): reloaded b\n');
+    expect([a.reloads, b.reloads]).toEqual([0, 1]);
+    expect(await run(['reload', '--pid=6001'])).toBe(1);
+    expect(stderr.text).toBe('carpd: no carpd with pid 6001 answers in this network namespace\n');
+    expect(await run(['status', '--pid=x'])).toBe(64);
   });
 
   it('exits 1 when no daemon was started with a config file', async () => {
