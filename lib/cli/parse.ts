@@ -25,7 +25,7 @@ import { parseConfigFile, type ConfigFileContent } from './config-file.js';
 import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
-import type { SystemProbe } from './system.js';
+import { oncePerInterface, type SystemProbe } from './system.js';
 import { parseDecimalInteger, parseFacility, parseSecondsToMs } from './values.js';
 import { overlay, readWithYargs, type RawOptions } from './yargs.js';
 
@@ -45,7 +45,8 @@ const MAX_SCRIPT_TIMEOUT_SECONDS = 3600;
 /** Section and group names: safe in a log line, a metrics label and a file name. */
 const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
-export function parseCommandLine(argv: readonly string[], system: SystemProbe): ParseOutcome {
+export function parseCommandLine(argv: readonly string[], probe: SystemProbe): ParseOutcome {
+  const system = oncePerInterface(probe);
   // As ucarp: run with nothing, it explains itself.
   if (argv.length === 0) {
     return { kind: 'help', text: helpText(system.carpdVersion()) };

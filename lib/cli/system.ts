@@ -2,6 +2,7 @@
  * The few facts about the host that checking a command line needs. parseCommandLine takes them
  * through this interface so its tests run against a fake host (test/helpers/fake-system.ts).
  */
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,15 +31,25 @@ export interface SystemProbe {
 
 export const realSystemProbe: SystemProbe = {
   interfaceIpv4Addresses(name) {
-    // An interface that is down and has no address is missing from os.networkInterfaces(), yet
-    // it exists and carpd may be started on it; sysfs knows every interface. The caller has
-    // already rejected names with '/', so the path cannot leave /sys/class/net.
-    if (!existsSync(join('/sys/class/net', name))) {
-      return undefined;
+    // Asked of `ip`, not os.networkInterfaces(): Node leaves out every interface without
+    // carrier, even one that is up with its addresses (a cut cable at boot, a peer down), and
+    // carpd must start — and reload — on such an interface: it waits for the link as BACKUP.
+    // `ip` also follows our network namespace, where /sys may show another one.
+    const result = spawnSync('ip', ['-j', '-4', 'addr', 'show', 'dev', name], { encoding: 'utf8', timeout: 5000, env: { LC_ALL: 'C' } });
+    if (result.status !== 0) {
+      if (/does not exist/i.test(result.stderr ?? '')) return undefined;
+      // No `ip` at all, or it failed for another reason: fall back to what Node sees.
+      if (!existsSync(join('/sys/class/net', name))) return undefined;
+      return (networkInterfaces()[name] ?? [])
+        .filter((address) => address.family === 'IPv4' || (address.family as unknown) === 4)
+        .map((address) => address.address);
     }
-    return (networkInterfaces()[name] ?? [])
-      .filter((address) => address.family === 'IPv4' || (address.family as unknown) === 4)
-      .map((address) => address.address);
+    try {
+      const links = JSON.parse(result.stdout === '' ? '[]' : result.stdout) as Array<{ addr_info?: Array<{ family?: string; local?: string }> }>;
+      return links.flatMap((link) => link.addr_info ?? []).filter((a) => a.family === 'inet' && typeof a.local === 'string').map((a) => a.local!);
+    } catch {
+      return [];
+    }
   },
 
   isExecutableFile(path) {
@@ -98,3 +109,19 @@ export const realSystemProbe: SystemProbe = {
     }
   },
 };
+
+/**
+ * The probe with each interface looked up once: a config of 100 vhosts on eth0 asks about eth0
+ * 100 times within one parse. Made anew for every parse, so a reload sees today's addresses.
+ */
+export function oncePerInterface(system: SystemProbe): SystemProbe {
+  const seen = new Map<string, string[] | undefined>();
+  return {
+    ...system,
+    interfaceIpv4Addresses(name) {
+      if (!seen.has(name)) seen.set(name, system.interfaceIpv4Addresses(name));
+      const found = seen.get(name);
+      return found === undefined ? undefined : [...found];
+    },
+  };
+}

@@ -243,7 +243,7 @@ class Daemon implements ControlTarget {
     const c = vhost.config;
     const link = this.links.get(c.interface)!;
     const vips = c.vips.map((v) => v.address.text).join(', ');
-    vhost.start(link.initialCarrier(vhost));
+    // The start-up line first, then the machine's INIT -> BACKUP, as before there were vhosts.
     if (this.config.process.sectioned) {
       this.logger.info(
         `[${c.name}] ${vips} on ${c.interface} vhid ${c.vhid} from ${c.srcip.text}: advbase ${c.advbase}, advskew ${c.advskew}` +
@@ -255,6 +255,7 @@ class Daemon implements ControlTarget {
           `deadratio ${c.deadratio}${c.preempt ? ', preempt' : ''}${c.noMcast ? ', broadcast' : ''}`,
       );
     }
+    vhost.start(link.initialCarrier(vhost));
     // A member whose link is down at start holds its group back, as a later loss would.
     if (!link.initialCarrier(vhost)) this.groups.onAbilityChange(vhost, false);
     else if (this.groups.isHeld(vhost)) vhost.dispatch({ type: 'groupHold', held: true, reason: `group ${c.group}: a member's link is down` });

@@ -108,3 +108,24 @@ describe('one carpd per interface and vhid; an interface re-created under it', (
     await d.stop();
   }, 30_000);
 });
+
+describe('start on an interface without carrier', () => {
+  const getLab = useLab({ hosts: 2 });
+
+  it('starts as BACKUP waiting for the link (Node alone does not even list such an interface), then wins when it returns', async () => {
+    const lab = getLab();
+    const host = lab.host(1);
+    await host.cutLink();
+    const carpd = startCarpd(lab, host);
+    try {
+      await carpd.waitForOutput(/INIT -> BACKUP \(start, link down: waiting for carrier\)/, 5_000);
+      await sleep(4_000);
+      expect(await host.hasAddress(lab.vip())).toBe(false);
+      await host.restoreLink();
+      await waitFor(() => host.hasAddress(lab.vip()), 8_000, 50, 'the VIP once the link is back');
+    } finally {
+      await carpd.stop();
+    }
+    expect((await carpd.exited).code).toBe(0);
+  }, 30_000);
+});
