@@ -34,6 +34,8 @@ export interface VhostPorts {
   readonly adverts: () => AdvertPort | undefined;
   /** Lines of this vhost (already named, for a sectioned config). */
   readonly log: Logger;
+  /** --debug: only then are the per-packet lines built at all (a hundred vhosts send 100/s). */
+  readonly debug?: boolean;
   readonly limited: RateLimitedLog;
   /** Wall-clock ms, for `since` and transition times in status output (never for timers). */
   readonly wallClock: () => number;
@@ -165,9 +167,9 @@ export class VirtualHost {
       // CARP, and counters that move together keep mixed groups consistent).
       this.counter.adopt(ad.counter);
       if (this.machine.currentState === 'MASTER' && !isBowOut(ad)) this.otherMasterHeard++;
-      this.ports.log.debug(
-        `advert from ${result.src}: vhid ${ad.vhid} advbase ${ad.advbase} advskew ${ad.advskew} counter ${ad.counter}`,
-      );
+      if (this.ports.debug === true) {
+        this.ports.log.debug(`advert from ${result.src}: vhid ${ad.vhid} advbase ${ad.advbase} advskew ${ad.advskew} counter ${ad.counter}`);
+      }
       this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, advbase: ad.advbase, advskew: ad.advskew });
     } catch (error) {
       this.ports.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
@@ -302,7 +304,7 @@ export class VirtualHost {
     try {
       await adverts.send(Buffer.concat([header, payload]));
       this.advertsSent++;
-      this.ports.log.debug(`advert sent: advbase ${advbase} advskew ${advskew} counter ${counter}`);
+      if (this.ports.debug === true) this.ports.log.debug(`advert sent: advbase ${advbase} advskew ${advskew} counter ${counter}`);
     } catch (error) {
       this.sendErrors++;
       this.ports.limited.warn('send-error', `cannot send advert on ${c.interface}: ${errorText(error)}`);

@@ -399,3 +399,47 @@ describe('elections run in memory', () => {
     expect(b.hasVip).toBe(false);
   });
 });
+
+describe('advert beat', () => {
+  it('a late firing does not delay the next advert: it is due one interval after the last was due', () => {
+    const { m, clock } = master({ advbase: 1, advskew: 0 });
+    const due = m.deadline('advertTimer')!;
+    clock.set(due + 7); // the timer fired 7 ms late (a busy event loop)
+    const out = m.handle({ type: 'timer', timer: 'advertTimer' });
+    expect(out).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 0 });
+    expect(out).toContainEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 993 });
+    expect(m.deadline('advertTimer')).toBe(due + 1000);
+  });
+
+  it('a firing more than a whole interval late sends at once and starts the beat again from now', () => {
+    const { m, clock } = master({ advbase: 1, advskew: 0 });
+    const due = m.deadline('advertTimer')!;
+    clock.set(due + 1500);
+    const out = m.handle({ type: 'timer', timer: 'advertTimer' });
+    expect(out.filter((e) => e.type === 'sendAdvert')).toHaveLength(1);
+    expect(m.deadline('advertTimer')).toBe(due + 1500);
+    clock.set(due + 1500);
+    expect(m.handle({ type: 'timer', timer: 'advertTimer' }).filter((e) => e.type === 'sendAdvert')).toHaveLength(1);
+    expect(m.deadline('advertTimer')).toBe(due + 2500);
+  });
+});
+
+describe('beat alignment', () => {
+  it('vhosts with the same timing that become MASTER at different times advertise in the same instant', () => {
+    const a = master({ advbase: 1, advskew: 100 });
+    const b = machine({ advbase: 1, advskew: 100 });
+    b.clock.set(a.clock.now() + 123.4); // becomes MASTER later, on the same clock
+    b.m.handle({ type: 'start', linkUp: true });
+    b.clock.set(b.m.deadline('masterDownTimer')!);
+    b.m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(b.m.currentState).toBe('MASTER');
+    const interval = 1000 + (100 * 1000) / 256;
+    for (const t of [a, b]) {
+      const due = t.m.deadline('advertTimer')!;
+      // On the grid of the interval, and no later than one interval after the claim.
+      expect(due % interval).toBeCloseTo(0, 6);
+      expect(due - t.clock.now()).toBeLessThanOrEqual(interval);
+      expect(due - t.clock.now()).toBeGreaterThan(0);
+    }
+  });
+});
