@@ -60,7 +60,7 @@ export async function runControlCommand(argv: string[], io: ControlCommandIo): P
   const dir = controlDir(io.runDir ?? DEFAULT_RUN_DIR);
   const what = `carpd ${request.command}`;
 
-  const found = await askEveryDaemon(dir, netnsId, 'status', io.timeoutMs ?? STATUS_TIMEOUT_MS);
+  const found = await askEveryDaemon(dir, netnsId, 'status', io.timeoutMs ?? STATUS_TIMEOUT_MS, request.pid);
   if ('denied' in found) {
     io.stderr.write(`carpd: ${what} needs root (permission denied on ${found.denied})\n`);
     return EX_NOPERM;
@@ -70,7 +70,6 @@ export async function runControlCommand(argv: string[], io: ControlCommandIo): P
     return 1;
   }
   if (request.pid !== undefined) {
-    found.answers = found.answers.filter((answer) => answer.status.pid === request.pid);
     if (found.answers.length === 0 && found.failures.length === 0) {
       io.stderr.write(`carpd: no carpd with pid ${request.pid} answers in this network namespace\n`);
       return 1;
@@ -146,7 +145,7 @@ interface StatusAnswer {
 type Survey = { answers: StatusAnswer[]; failures: string[] } | { denied: string } | { error: string };
 
 /** Every control socket of namespace `netnsId` in `dir`, asked at once, answers sorted by pid. */
-async function askEveryDaemon(dir: string, netnsId: string, command: ControlCommand, timeoutMs: number): Promise<Survey> {
+async function askEveryDaemon(dir: string, netnsId: string, command: ControlCommand, timeoutMs: number, onlyPid?: number): Promise<Survey> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -158,7 +157,8 @@ async function askEveryDaemon(dir: string, netnsId: string, command: ControlComm
   }
   const sockets = names.flatMap((name) => {
     const pid = controlSocketPid(name, netnsId);
-    return pid === undefined ? [] : [{ pid, path: join(dir, name) }];
+    // --pid: that daemon's socket alone, so another daemon's trouble cannot fail its reload.
+    return pid === undefined || (onlyPid !== undefined && pid !== onlyPid) ? [] : [{ pid, path: join(dir, name) }];
   });
   const replies = await Promise.all(sockets.map(async (socket) => ({ ...socket, answer: await ask(socket.path, command, timeoutMs) })));
 

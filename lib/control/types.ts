@@ -27,7 +27,7 @@ export interface VhostSnapshot {
   readonly state: VhostState;
   /** Wall-clock time the current state was entered, ISO 8601. */
   readonly since: string;
-  /** The master we last heard (a BACKUP's master, or the rival a MASTER yielded to); null if none. */
+  /** The current master: this vhost's own srcip when MASTER, else the master it last heard; null if none. */
   readonly master: string | null;
   /** The last transition, null before the first. */
   readonly lastTransition: TransitionRecord | null;

@@ -40,6 +40,11 @@ export function createHostPort(
     },
   });
   const garpCancel = new AbortController();
+  /** Whether vip/prefix is on the interface now; undefined when the listing failed. */
+  const present = async (vip: VipAddress): Promise<boolean | undefined> => {
+    const addresses = await batcher.listAddresses(config.interface);
+    return addresses?.some((a) => a.local === vip.address.text && a.prefixlen === vip.prefix);
+  };
   return {
     async removeStale(vip) {
       // One listing of the interface serves every vhost that asks in the same turn.
@@ -48,14 +53,27 @@ export function createHostPort(
       let removed = 0;
       for (const copy of addresses.filter((a) => a.local === vip.address.text && typeof a.prefixlen === 'number')) {
         const cidr = `${vip.address.text}/${copy.prefixlen}`;
-        if (await batcher.address('del', cidr, config.interface)) removed++;
+        if ((await batcher.address('del', cidr, config.interface)) === 'done') removed++;
         else removed += await manager({ address: vip.address, prefix: copy.prefixlen! }).removeStale();
       }
       return removed;
     },
-    // A line that failed in a batch is retried alone, where "already there" counts as done.
-    addVip: async (vip) => (await batcher.address('add', formatVip(vip), config.interface, config.vipLabel)) || manager(vip).add(),
-    removeVip: async (vip) => (await batcher.address('del', formatVip(vip), config.interface)) || manager(vip).remove(),
+    // A line that failed in a batch is judged by one listing shared by every vhost that asks
+    // in the same turn: "already there" and "not there" count as done. Only when the listing
+    // disagrees (or fails) is the change retried alone, with its own error line. A change that
+    // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
+    async addVip(vip) {
+      const outcome = await batcher.address('add', formatVip(vip), config.interface, config.vipLabel);
+      if (outcome === 'done') return true;
+      if (outcome === 'failed' && (await present(vip)) === true) return true;
+      return manager(vip).add();
+    },
+    async removeVip(vip) {
+      const outcome = await batcher.address('del', formatVip(vip), config.interface);
+      if (outcome === 'done') return true;
+      if (outcome === 'failed' && (await present(vip)) === false) return true;
+      return manager(vip).remove();
+    },
     garp: (vip) => batcher.garp(config.interface, vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
     scriptsIdle: () => scripts.idle(),

@@ -397,17 +397,32 @@ class Daemon implements ControlTarget {
       newLocks.push(lock.release);
     }
 
+    // The new vhosts, and the sockets of interfaces no vhost used before, come first: an
+    // interface whose socket cannot be opened refuses the reload before anything has changed.
+    const previous = this.config;
     this.config = next;
+    const newInterfaces = [...new Set(added.map((c) => c.interface))].filter((iface) => !this.links.has(iface));
+    const fresh = added.map((c) => this.createVhost(c));
+    for (const iface of newInterfaces) {
+      const link = this.links.get(iface)!;
+      for (const vhost of fresh) if (vhost.config.interface === iface) link.attach(vhost);
+      if (!(await link.start())) {
+        for (const other of newInterfaces) {
+          this.links.get(other)?.close();
+          this.links.delete(other);
+        }
+        this.config = previous;
+        for (const release of newLocks) release();
+        return { ok: false, message: `reload refused, nothing changed: cannot open the CARP socket on ${iface}` };
+      }
+    }
     const reused = (v: VirtualHost) => added.some((c) => c.interface === v.config.interface && c.vhid === v.config.vhid);
     await Promise.all(removed.map((v) => this.retire(v, !reused(v))));
-    const fresh: VirtualHost[] = [];
-    for (const c of added) {
-      const vhost = this.createVhost(c);
+    for (const vhost of fresh) {
       this.vhosts.set(vhost.name, vhost);
-      const link = this.links.get(c.interface)!;
-      link.attach(vhost);
+      // On an existing link only now, after the vhost it replaces (same vhid) has gone.
+      if (!newInterfaces.includes(vhost.config.interface)) this.links.get(vhost.config.interface)!.attach(vhost);
       this.groups.add(vhost);
-      fresh.push(vhost);
     }
     // The new vhosts' locks: the ones acquired above, or the retired vhosts' (kept, not released).
     let lockIndex = 0;
@@ -423,11 +438,6 @@ class Daemon implements ControlTarget {
     }
     await inBatches(fresh, STALE_SCAN_CONCURRENCY, (v) => v.removeStaleVips());
     await this.installNeighbours(fresh);
-    for (const link of this.links.values()) {
-      if (!link.isOpen && link.vhosts.length > 0 && !(await link.start())) {
-        return { ok: false, message: `reload: cannot open the socket on ${link.name}; its new vhosts do not run` };
-      }
-    }
     for (const vhost of fresh) this.startVhost(vhost);
     // Links nobody uses any more.
     for (const [name, link] of this.links) {

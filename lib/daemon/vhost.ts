@@ -70,6 +70,8 @@ export class VirtualHost {
   private since: number;
   private lastAbility = true;
   private stopped = false;
+  /** The last VIP change queued: a removal after a removal would only repeat it. */
+  private lastVipChange: 'add' | 'remove' | undefined;
 
   constructor(
     readonly config: VhostConfig,
@@ -192,6 +194,7 @@ export class VirtualHost {
         break;
       case 'addVip':
         if (c.manageVip) {
+          this.lastVipChange = 'add';
           this.onHostQueue(async () => {
             const failed: string[] = [];
             for (const vip of c.vips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
@@ -256,6 +259,7 @@ export class VirtualHost {
   }
 
   private queueVipRemoval(): void {
+    this.lastVipChange = 'remove';
     this.onHostQueue(async () => {
       for (const vip of this.config.vips) await this.ports.host.removeVip(vip);
     });
@@ -339,7 +343,8 @@ export class VirtualHost {
   /** Timers off and the VIPs off the interface (also when shutdown() never ran, at a start failure). */
   releaseHost(): void {
     for (const timer of [...this.timers.keys()]) this.clearTimer(timer);
-    if (this.config.manageVip) this.queueVipRemoval();
+    // Also when the machine never asked (a start-up failure): a VIP of ours may be there.
+    if (this.config.manageVip && this.lastVipChange !== 'remove') this.queueVipRemoval();
   }
 
   /** After shutdown(): the host queue done, lingering arpings cut short. */

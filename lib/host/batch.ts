@@ -20,9 +20,12 @@ import type { HostLogger } from './types.js';
 
 export type AddressOp = 'add' | 'del';
 
+/** 'done': the change is made; 'failed': its line failed in the batch; 'alone': nothing ran, it was the only one: run it yourself. */
+export type BatchOutcome = 'done' | 'failed' | 'alone';
+
 interface AddressRequest {
   readonly line: string;
-  readonly resolve: (ok: boolean) => void;
+  readonly resolve: (outcome: BatchOutcome) => void;
 }
 
 interface GarpRequest {
@@ -63,10 +66,10 @@ export class HostBatcher {
   }
 
   /**
-   * `ip addr add|del <cidr> dev <iface> [label <label>]`, batched. true: done; false: the line
-   * failed (or the batch did), for the caller to retry on its own and judge.
+   * `ip addr add|del <cidr> dev <iface> [label <label>]`, batched with the others of this turn.
+   * A line that failed (or a batch that did) is for the caller to judge and retry on its own.
    */
-  address(op: AddressOp, cidr: string, iface: string, label?: string): Promise<boolean> {
+  address(op: AddressOp, cidr: string, iface: string, label?: string): Promise<BatchOutcome> {
     const line = `address ${op} ${cidr} dev ${iface}${label !== undefined && op === 'add' ? ` label ${label}` : ''}`;
     return new Promise((resolve) => {
       this.addressQueue.push({ line, resolve });
@@ -122,17 +125,17 @@ export class HostBatcher {
   private async runAddresses(requests: readonly AddressRequest[]): Promise<void> {
     if (requests.length === 1) {
       // Alone: the caller's own single command, with its own reading of any failure.
-      requests[0]!.resolve(false);
+      requests[0]!.resolve('alone');
       return;
     }
     const result = await this.run('ip', ['-4', '-force', '-batch', '-'], requests.map((r) => r.line).join('\n') + '\n');
     if (result.spawnError !== undefined || result.timedOut || result.signal !== undefined) {
       this.o.log.warn(`ip -batch with ${requests.length} address changes: ${describeFailure(result, this.timeoutMs)}; retrying them one by one`);
-      for (const r of requests) r.resolve(false);
+      for (const r of requests) r.resolve('failed');
       return;
     }
     const failed = new Set([...result.stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1])));
-    requests.forEach((r, index) => r.resolve(!failed.has(index + 1)));
+    requests.forEach((r, index) => r.resolve(failed.has(index + 1) ? 'failed' : 'done'));
   }
 
   private async runList(iface: string, waiting: ReadonlyArray<(addresses: AddrInfo[] | undefined) => void>): Promise<void> {

@@ -154,6 +154,20 @@ describe('carpd status', () => {
     expect(JSON.parse(stdout.text).daemons.map((d: { pid: number }) => d.pid)).toEqual([4242]);
   });
 
+  it('--pid=N asks that daemon only: a silent other daemon does not fail it', async () => {
+    await daemon(new FakeTarget());
+    const silent: Server = createServer(() => undefined);
+    const silentPath = join(controlDir(), `${NETNS}-${process.pid}.sock`);
+    await new Promise<void>((resolve) => silent.listen(silentPath, resolve));
+    try {
+      expect(await run(['status', '--json', '--pid=4242'], { timeoutMs: 200 })).toBe(0);
+    } finally {
+      silent.close();
+    }
+    expect(stderr.text).toBe('');
+    expect(JSON.parse(stdout.text).daemons.map((d: { pid: number }) => d.pid)).toEqual([4242]);
+  });
+
   it('rejects unknown options with one line, exit 64', async () => {
     expect(await run(['status', '--yaml'])).toBe(64);
     expect(await run(['reload', '--json'])).toBe(64);

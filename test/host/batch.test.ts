@@ -39,16 +39,16 @@ describe('HostBatcher', () => {
       batcher.address('add', '198.18.0.52/32', IF), // there already: this line fails, for the caller to judge
       batcher.address('del', '198.18.0.99/32', IF), // not there: fails too
     ]);
-    expect(results).toEqual([true, true, false, false]);
+    expect(results).toEqual(['done', 'done', 'failed', 'failed']);
     expect(addresses(router)).toEqual(expect.arrayContaining(['198.18.0.50/32', '198.18.0.51/24', '198.18.0.52/32']));
     const removed = await Promise.all(['198.18.0.50/32', '198.18.0.51/24', '198.18.0.52/32'].map((cidr) => batcher.address('del', cidr, IF)));
-    expect(removed).toEqual([true, true, true]);
+    expect(removed).toEqual(['done', 'done', 'done']);
     expect(addresses(router)).toEqual(['198.18.0.1/24']);
   });
 
   it('a lone request is handed back to run on its own (one-vhost carpd spawns what it always did)', async () => {
     const batcher = new HostBatcher({ log: new RecordingLogger(), commandPrefix: ['ip', 'netns', 'exec', router] });
-    expect(await batcher.address('add', '198.18.0.60/32', IF)).toBe(false);
+    expect(await batcher.address('add', '198.18.0.60/32', IF)).toBe('alone');
     expect(addresses(router)).toEqual(['198.18.0.1/24']);
   });
 
