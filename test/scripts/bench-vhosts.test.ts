@@ -230,9 +230,10 @@ describe('vhost plan', () => {
 
 describe('bench-vhosts options', () => {
   it('has documented defaults and --quick', () => {
-    expect(parseVhostsOptions([])).toMatchObject({ vhosts: [1, 10, 100], daemons: ['carpd', 'ucarp'], idleSeconds: 20, settleSeconds: 5, flatCarpd: false });
+    expect(parseVhostsOptions([])).toMatchObject({ vhosts: [1, 10, 100], daemons: ['carpd', 'ucarp'], idleSeconds: 30, settleSeconds: 30, flatCarpd: false });
     expect(parseVhostsOptions(['--quick'])).toMatchObject({ vhosts: [1, 10], idleSeconds: 5, settleSeconds: 2, quick: true });
     expect(parseVhostsOptions(['--quick', '--idle-seconds', '9', '--vhosts', '100'])).toMatchObject({ vhosts: [100], idleSeconds: 9 });
+    expect(parseVhostsOptions(['--settle-seconds', '0'])).toMatchObject({ settleSeconds: 0 });
     expect(parseVhostsOptions(['--daemons', 'ucarp', '--json', 'x.json'])).toMatchObject({ daemons: ['ucarp'], json: 'x.json' });
     expect(parseVhostsOptions(['--flat-carpd', '--vhosts', '1'])).toMatchObject({ flatCarpd: true, vhosts: [1] });
   });
