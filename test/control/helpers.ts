@@ -70,22 +70,4 @@ export class Output {
   }
 }
 
-/** A Logger that keeps every line. */
-export class RecordingLogger {
-  readonly lines: Array<{ level: 'debug' | 'info' | 'warn' | 'error'; msg: string }> = [];
-  debug(msg: string): void {
-    this.lines.push({ level: 'debug', msg });
-  }
-  info(msg: string): void {
-    this.lines.push({ level: 'info', msg });
-  }
-  warn(msg: string): void {
-    this.lines.push({ level: 'warn', msg });
-  }
-  error(msg: string): void {
-    this.lines.push({ level: 'error', msg });
-  }
-  at(level: 'debug' | 'info' | 'warn' | 'error'): string[] {
-    return this.lines.filter((line) => line.level === level).map((line) => line.msg);
-  }
-}
+export { RecordingLogger } from '../host/helpers.js';

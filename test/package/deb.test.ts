@@ -290,6 +290,19 @@ describe('the .deb: build, inspect, install, ifupdown drop-in for ucarp, remove'
       expect(readFileSync(join(files(h1).state, 'ifstate'), 'utf8')).toContain('eth0:ucarp');
     }, 20_000);
 
+    it('carpd status reaches the daemons ifupdown started, in each host namespace', async () => {
+      for (const [host, state] of [
+        [h1, 'MASTER'],
+        [h2, 'BACKUP'],
+      ] as const) {
+        const status = await host.exec('/usr/sbin/carpd', ['status', '--json']);
+        expect(status.code, status.stderr).toBe(0);
+        const vhosts = (JSON.parse(status.stdout) as { vhosts: Array<{ interface: string; state: string; vips: string[] }> }).vhosts;
+        expect(vhosts.map((v) => [v.interface, v.state])).toEqual([['eth0', state]]);
+        expect(vhosts[0]!.vips[0]).toMatch(new RegExp(`^${vip.replace(/\./g, '\\.')}/`));
+      }
+    }, 20_000);
+
     it('ifdown stops exactly that carpd at once: the backup takes over without waiting', async () => {
       const [daemon] = carpdIn(h1.ns);
       // h2 would declare h1 dead 3 x 1 s + 100/256 s after h1's last advert; adverts leave every
