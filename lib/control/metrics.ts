@@ -131,7 +131,7 @@ function reply(response: ServerResponse, status: number, contentType: string, bo
 
 // ---- the metrics ----------------------------------------------------------------------------
 
-const STATE_VALUE: Record<VhostState, number> = { INIT: 0, BACKUP: 1, MASTER: 2 };
+const STATE_VALUE: Record<VhostState, number> = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 };
 const STATES = Object.keys(STATE_VALUE) as VhostState[];
 /** Outcomes types.ts documents, exported at 0 from the start so the first failure shows in increase(). */
 const SCRIPT_OUTCOMES = ['ok', 'failed', 'timeout', 'error'];
@@ -148,7 +148,7 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
   const counter = (name: string, help: string, labelNames: readonly string[] = VHOST_LABELS) =>
     new prom.Counter({ name, help, labelNames, registers });
 
-  const state = gauge('carpd_vhost_state', 'Current state of the virtual host: 0 INIT, 1 BACKUP, 2 MASTER.');
+  const state = gauge('carpd_vhost_state', 'Current state of the virtual host: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT.');
   const stateInfo = gauge('carpd_vhost_state_info', '1 for the state the virtual host is in, 0 for the others.', [...VHOST_LABELS, 'state']);
   const transitions = counter('carpd_transitions_total', 'State transitions, by kind.', [...VHOST_LABELS, 'from', 'to']);
   const advertsSent = counter('carpd_adverts_sent_total', 'Advertisements sent.');

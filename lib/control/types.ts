@@ -5,7 +5,7 @@
  * them as they are, so a field added here is part of the documented output.
  */
 
-export type VhostState = 'INIT' | 'BACKUP' | 'MASTER';
+export type VhostState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
 
 export interface TransitionRecord {
   readonly from: VhostState;

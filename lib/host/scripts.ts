@@ -1,8 +1,9 @@
-import { constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { BoundedLines } from './output-lines.js';
+import { groupHasLiveMembers, killGroup } from './process-group.js';
 import type { HostLogger } from './types.js';
 import { checkInteger } from './validate.js';
 
@@ -34,7 +35,8 @@ import { checkInteger } from './validate.js';
  * reading output they still hold open shortly after the script itself has exited.
  */
 
-export type ScriptKind = 'up' | 'down';
+/** up/down: ucarp's scripts; notify: keepalived's notify, told every state change. */
+export type ScriptKind = 'up' | 'down' | 'notify';
 
 export interface ScriptRunnerOptions {
   /** A script still running after this is killed (with its process group). */
@@ -57,6 +59,8 @@ interface Job {
   kind: ScriptKind;
   script: string | undefined;
   args: readonly string[];
+  /** Variables for this run only (the notify script's CARPD_STATE, ...). */
+  env?: Readonly<Record<string, string>>;
 }
 
 interface Run {
@@ -101,20 +105,24 @@ export class ScriptRunner {
    * Asks for the up- or down-script. Returns at once: the script starts on a later tick, after
    * the one running (if any) has finished. `args` is passed as it is: [interface, vip, xparam?].
    */
-  request(kind: ScriptKind, script: string | undefined, args: readonly string[]): void {
-    if (kind !== 'up' && kind !== 'down') throw new TypeError(`kind must be 'up' or 'down', got ${JSON.stringify(kind)}`);
+  request(kind: ScriptKind, script: string | undefined, args: readonly string[], env?: Readonly<Record<string, string>>): void {
+    if (kind !== 'up' && kind !== 'down' && kind !== 'notify') {
+      throw new TypeError(`kind must be 'up', 'down' or 'notify', got ${JSON.stringify(kind)}`);
+    }
     if (this.closed) {
       this.log.debug(`${kind}-script not run: script runner closed`);
       return;
     }
-    const job: Job = { kind, script, args: [...args] };
+    const job: Job = { kind, script, args: [...args], ...(env !== undefined ? { env } : {}) };
     const current = this.current;
     if (current === undefined) {
       this.start(job);
       return;
     }
     const replaced = this.pending;
-    if (kind === current.job.kind) {
+    // Two up-scripts in a row say nothing new; two notifications do (another state each):
+    // the latest waits its turn.
+    if (kind === current.job.kind && kind !== 'notify') {
       this.pending = undefined;
       this.log.debug(
         `${kind}-script requested while the ${kind}-script runs: nothing more to run` +
@@ -198,7 +206,7 @@ export class ScriptRunner {
     const startedAt = performance.now();
     const subprocess = execa(file, args, {
       reject: false,
-      ...(this.env !== undefined ? { env: this.env } : {}),
+      ...(this.env !== undefined || run.job.env !== undefined ? { env: { ...this.env, ...run.job.env } } : {}),
       // Its own process group (setsid), so a timeout can kill everything it started.
       detached: true,
       cleanup: false,
@@ -305,46 +313,6 @@ async function checkExecutable(file: string): Promise<string | undefined> {
     if (code === 'EACCES') return 'not executable (check its mode and the x bit)';
     return error instanceof Error ? error.message : String(error);
   }
-}
-
-/** Signals a whole process group; false when it has no members left. */
-function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false; // ESRCH: the group is gone
-  }
-}
-
-/**
- * Whether a process group still has a live (non-zombie) member. kill(-pgid, 0) alone is not
- * enough: it also succeeds for members that died but that init has not reaped yet.
- */
-function groupHasLiveMembers(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return true; // no /proc: assume the worst
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
-    } catch {
-      // exited while we looked
-    }
-  }
-  return false;
 }
 
 function delay(ms: number): Promise<void> {

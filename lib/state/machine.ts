@@ -17,7 +17,10 @@ import {
  * (setRun); every transition is reported once, with its reason.
  */
 
-export type CarpState = 'INIT' | 'BACKUP' | 'MASTER';
+export type CarpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+
+/** FreeBSD's CARP_MAXSKEW: demotion never pushes the advertised advskew past this. */
+export const MAX_DEMOTED_ADVSKEW = 240;
 
 export type TimerName =
   /** MASTER: time to send the next advertisement (ip_carp.c's ad_tmo). */
@@ -50,6 +53,8 @@ export interface MachineConfig {
   readonly neutral: boolean;
   /** Run the down-script when a MASTER shuts down (ucarp --shutdown). */
   readonly downScriptOnExit: boolean;
+  /** After start and after leaving FAULT, do not preempt for this long (keepalived's preempt_delay). */
+  readonly preemptDelayMs?: number;
   /** Our source address as an unsigned 32-bit number, for the equal-interval tie-break. */
   readonly srcAddress: number;
 }
@@ -81,6 +86,11 @@ export type MachineEvent =
    * does not contend, so the group's VIPs never split across nodes; released, it listens again.
    */
   | { readonly type: 'groupHold'; readonly held: boolean; readonly reason: string }
+  /**
+   * The vhost's health (lib/state/health.ts): a failed weight-0 check, tracked interface or
+   * file means FAULT; failing weights demote; `pending` until every weight-0 check reported once.
+   */
+  | { readonly type: 'health'; readonly fault: boolean; readonly demotion: number; readonly pending: boolean; readonly reason: string }
   | { readonly type: 'shutdown' };
 
 export type Effect =
@@ -104,6 +114,11 @@ export interface MachineStatus {
   readonly linkUp: boolean;
   /** Held back by its sync group (a peer's link is down). */
   readonly groupHeld: boolean;
+  /** The advskew added by failing weights (0: none), and the advskew advertised with it. */
+  readonly demotion: number;
+  readonly advertisedAdvskew: number;
+  /** Waiting for a weight-0 check's first result before contending. */
+  readonly healthPending: boolean;
   readonly steppingDown: boolean;
   readonly stopped: boolean;
   readonly advertisementIntervalMs: number;
@@ -133,13 +148,30 @@ export class CarpMachine {
   /** Set between a master's bow-out and the end of our bow-out wait. */
   private bowedOut: { from: string; at: number } | undefined;
   private effects: Effect[] = [];
-  private readonly own: AdvertTiming;
+  private readonly configured: AdvertTiming;
+  /** Sum of the failing weights of checks and tracked interfaces/files (0: healthy). */
+  private demotion = 0;
+  /** A weight-0 check has not reported yet: no claim until it has (no false FAULT, no blind claim at boot). */
+  private healthPending = false;
+  /** Preemption waits until this clock time (--preempt-delay after start and after FAULT). */
+  private preemptAllowedAt = 0;
 
   constructor(
     private readonly config: MachineConfig,
     private readonly clock: Clock,
   ) {
-    this.own = { advbase: config.advbase, advskew: config.advskew };
+    this.configured = { advbase: config.advbase, advskew: config.advskew };
+  }
+
+  /**
+   * The timing this node advertises and elects with: the configured one, or demoted by failing
+   * checks — advskew + demotion, capped at 240 as FreeBSD caps demotion (DEMOTE_ADVSKEW), never
+   * below the configured advskew.
+   */
+  private get own(): AdvertTiming {
+    if (this.demotion === 0) return this.configured;
+    const advskew = Math.max(this.configured.advskew, Math.min(this.configured.advskew + this.demotion, MAX_DEMOTED_ADVSKEW));
+    return { advbase: this.configured.advbase, advskew };
   }
 
   get currentState(): CarpState {
@@ -151,6 +183,9 @@ export class CarpMachine {
       state: this.state,
       linkUp: this.linkUp,
       groupHeld: this.groupHeld,
+      demotion: this.demotion,
+      advertisedAdvskew: this.own.advskew,
+      healthPending: this.healthPending,
       steppingDown: this.deadlines.has('stepDownTimer'),
       stopped: this.stopped,
       advertisementIntervalMs: advertisementIntervalMs(this.own),
@@ -198,6 +233,9 @@ export class CarpMachine {
       case 'groupHold':
         this.onGroupHold(event.held, event.reason);
         break;
+      case 'health':
+        this.onHealth(event);
+        break;
       case 'shutdown':
         this.onShutdown();
         break;
@@ -210,6 +248,7 @@ export class CarpMachine {
   private onStart(linkUp: boolean): void {
     if (this.state !== 'INIT') return;
     this.linkUp = linkUp;
+    this.preemptAllowedAt = this.clock.now() + (this.config.preemptDelayMs ?? 0);
     // As in ucarp, INIT lasts no time: a node starts as BACKUP and must hear nothing for a
     // whole master-down interval before it claims the address.
     this.setState('BACKUP', linkUp ? 'start' : 'start, link down: waiting for carrier');
@@ -218,6 +257,11 @@ export class CarpMachine {
 
   private onAdvert(ad: Extract<MachineEvent, { type: 'advert' }>): void {
     if (!this.linkUp || this.state === 'INIT') return;
+    if (this.state === 'FAULT') {
+      // Out of the election until healthy again; status still names the master.
+      this.lastMaster = ad.src;
+      return;
+    }
     const now = this.clock.now();
     const theirs: AdvertTiming = { advbase: ad.advbase, advskew: ad.advskew };
     const bowingOut = isBowOut(ad);
@@ -253,7 +297,12 @@ export class CarpMachine {
       // Stepping down on request, or held by the group: hear the master but do not contend.
       return;
     }
-    const verdict = judgeMaster(this.own, this.config.deadratio, this.config.preempt, theirs, bowingOut);
+    if (this.healthPending) {
+      this.setRun();
+      return;
+    }
+    const preempt = this.config.preempt && now >= this.preemptAllowedAt;
+    const verdict = judgeMaster(this.own, this.config.deadratio, preempt, theirs, bowingOut);
     switch (verdict) {
       case BackupVerdict.Preempt:
         this.becomeMaster(`preempting slower master ${ad.src} ${describe(theirs)}`);
@@ -305,6 +354,13 @@ export class CarpMachine {
         break;
       case 'masterDownTimer': {
         if (this.state !== 'BACKUP') return;
+        if (this.healthPending) {
+          // Nobody advertises, but our service has not been checked yet: claiming now could
+          // take the VIP to a dead service. Listen on; the first result decides.
+          this.log('info', 'no master heard, but waiting for the first check result before claiming');
+          this.setRun();
+          return;
+        }
         const silentFor = now - (this.lastAdvertAt ?? this.listeningSince);
         const reason = this.bowedOut
           ? `master ${this.bowedOut.from} bowed out; no better backup claimed within ${Math.round(now - this.bowedOut.at)} ms`
@@ -340,8 +396,40 @@ export class CarpMachine {
   private onGroupMaster(reason: string): void {
     // A vhost that cannot advertise (link down), is held or is stepping down on request stays
     // out; the others follow at once rather than after their own master-down interval.
-    if (this.state !== 'BACKUP' || !this.linkUp || this.groupHeld || this.deadlines.has('stepDownTimer')) return;
+    if (this.state !== 'BACKUP' || !this.linkUp || this.groupHeld || this.healthPending || this.deadlines.has('stepDownTimer')) return;
     this.becomeMaster(reason);
+  }
+
+  private onHealth(e: Extract<MachineEvent, { type: 'health' }>): void {
+    const before = this.own.advskew;
+    this.demotion = e.demotion;
+    const wasPending = this.healthPending;
+    this.healthPending = e.pending;
+    if (e.fault) {
+      if (this.state === 'FAULT' || this.state === 'INIT') return;
+      if (this.state === 'MASTER' && this.linkUp) {
+        // As on a clean stop: backups (ucarp included) take over without waiting for the
+        // master-down interval.
+        this.sendAdvert(BOW_OUT);
+      }
+      this.setState('FAULT', e.reason);
+      this.cancelAll();
+      return;
+    }
+    if (this.state === 'FAULT') {
+      this.preemptAllowedAt = this.clock.now() + (this.config.preemptDelayMs ?? 0);
+      this.setState('BACKUP', e.reason);
+      this.setRun();
+      return;
+    }
+    const after = this.own.advskew;
+    if (after !== before) {
+      this.log('info', `advertising advskew ${after}${this.demotion > 0 ? ` (${this.configured.advskew} + demotion ${this.demotion})` : ''}: ${e.reason}`);
+      // As FreeBSD's carp_demote_adj: advertise the new timing at once, so a preempting backup
+      // takes over now rather than at our next advert.
+      if (this.state === 'MASTER' && this.linkUp) this.sendAdvert(this.own);
+    }
+    if (wasPending && !this.healthPending && this.state === 'BACKUP') this.log('info', `${e.reason}: contending`);
   }
 
   private onGroupHold(held: boolean, reason: string): void {
@@ -404,11 +492,15 @@ export class CarpMachine {
     this.effects.push({ type: 'transition', from, to, reason });
     if (to === 'MASTER') {
       this.effects.push({ type: 'addVip' }, { type: 'garp' }, { type: 'runScript', script: 'up' });
+    } else if (to === 'FAULT') {
+      this.delayedGarpCountdown = -1;
+      // ucarp's meaning of the down-script: "no longer MASTER".
+      if (from === 'MASTER') this.effects.push({ type: 'removeVip' }, { type: 'runScript', script: 'down' });
     } else if (to === 'BACKUP') {
       this.delayedGarpCountdown = -1;
       if (from === 'MASTER') {
         this.effects.push({ type: 'removeVip' }, { type: 'runScript', script: 'down' });
-      } else if (!this.config.neutral) {
+      } else if (from === 'INIT' && !this.config.neutral) {
         // ucarp runs the down-script on the INIT -> BACKUP entry too, unless --neutral.
         this.effects.push({ type: 'runScript', script: 'down' });
       }
@@ -417,7 +509,7 @@ export class CarpMachine {
 
   /** Arms the timer the current state runs on (ip_carp.c's carp_setrun). */
   private setRun(): void {
-    if (!this.linkUp || this.groupHeld) return;
+    if (!this.linkUp || this.groupHeld || this.state === 'FAULT') return;
     if (this.state === 'MASTER') {
       this.cancel('masterDownTimer');
       this.arm('advertTimer', beatDelayMs(this.clock.now(), advertisementIntervalMs(this.own)));
@@ -460,17 +552,22 @@ export class CarpMachine {
   }
 }
 
+/** A beat starts on one of this many phases per interval (see beatDelayMs). */
+export const BEAT_PHASES = 8;
+
 /**
- * When a new MASTER's beat starts: at the next multiple of its interval on the clock, so every
- * vhost of a process with the same timing advertises in the same turn of the event loop. A
- * hundred timers with scattered phases wake an idle process a hundred times a second, and the
- * wake-ups, not the adverts, were most of its CPU (100 vhosts: 2 s of CPU per idle minute,
- * measured; the backups' timers, re-armed by the adverts, line up too). The first interval
- * is therefore at most one interval, never longer, so no backup's master-down timer (deadratio
- * 1 included) can expire because of it; later adverts keep the exact beat.
+ * When a new MASTER's second advert is due: on a grid of 1/8 of its interval on the clock, and
+ * 7/8 to 8/8 of an interval after the first. As every later advert follows one interval after
+ * the previous was due, all vhosts of a process with the same timing advertise on at most 8
+ * phases per interval, in the same turns of the event loop. A hundred timers with scattered
+ * phases wake an idle process a hundred times a second, and the wake-ups, not the adverts, were
+ * most of its idle CPU (a bare Node script with 100 scattered 1 s timers: 1020 ms of CPU a
+ * minute; aligned: 180). The first interval is never longer than the interval, so no backup's
+ * master-down timer (deadratio 1 included) can expire because of it, and never shorter than 7/8
+ * of it.
  */
 export function beatDelayMs(now: number, intervalMs: number): number {
-  return intervalMs - (now % intervalMs);
+  return intervalMs - (now % (intervalMs / BEAT_PHASES));
 }
 
 function describe(t: AdvertTiming): string {

@@ -344,7 +344,7 @@ describe('one carpd per node, several virtual hosts', () => {
       if (found.length !== 1) throw new Error(`${found.length} series ${name}${JSON.stringify(labels)} in:\n${text}`);
       return found[0]!.value;
     };
-    const stateValue = { INIT: 0, BACKUP: 1, MASTER: 2 } as const;
+    const stateValue = { INIT: 0, BACKUP: 1, MASTER: 2, FAULT: 3 } as const;
     for (const vhost of before.vhosts) {
       const labels = { vhost: vhost.name, interface: 'eth0', vhid: String(vhost.vhid) };
       const later = vhostNamed(after, vhost.name);
