@@ -10,6 +10,33 @@ import type { IpAddress, VipAddress } from './net/address.js';
 export interface Config {
   readonly process: ProcessConfig;
   readonly vhosts: readonly VhostConfig[];
+  /** Every health check, once each: a check tracked by several vhosts runs once. */
+  readonly checks: readonly CheckConfig[];
+}
+
+/** A health check, keepalived's vrrp_script: a command run every interval. */
+export interface CheckConfig {
+  /** The [check NAME] section's name, or derived from the command for --check. */
+  readonly name: string;
+  /** Argument vector, run without a shell. */
+  readonly command: readonly string[];
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Consecutive failures before a healthy check counts as failed. */
+  readonly fall: number;
+  /** Consecutive successes before a failed check counts as healthy. */
+  readonly rise: number;
+  /** 0: failing faults the vhost; N: failing adds N to its advertised advskew. */
+  readonly weight: number;
+  /** Where it was defined, for messages. */
+  readonly origin: string;
+}
+
+/** Another interface a vhost follows (--track-interface). */
+export interface TrackedInterface {
+  readonly name: string;
+  /** 0: down faults the vhost; N: down adds N to its advertised advskew. */
+  readonly weight: number;
 }
 
 /** What belongs to the process, not to any one vhost. */
@@ -85,6 +112,15 @@ export interface VhostConfig {
   readonly scriptTimeoutMs: number;
   /** The sync group this vhost changes state with (`group = NAME`), if any. */
   readonly group: string | undefined;
+  /** The checks it follows (the same objects as Config.checks). */
+  readonly checks: readonly CheckConfig[];
+  readonly trackInterfaces: readonly TrackedInterface[];
+  /** Files whose content faults or demotes it (--track-file), absolute paths. */
+  readonly trackFiles: readonly string[];
+  /** Run on every state change: <file> <STATE> <if> <vip> [xparam] (--notify). */
+  readonly notify: string | undefined;
+  /** After start and after FAULT, no preemption for this long. */
+  readonly preemptDelayMs: number;
 }
 
 /** The name a command-line vhost gets (status, metrics, log lines of a sectioned config). */

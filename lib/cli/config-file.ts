@@ -88,11 +88,27 @@ const DEFAULTS_KEYS = LONG_SPELLINGS;
 /** "interface=eth0" is what the file takes wherever options are read. */
 const OPTIONS_HINT = "the file takes carpd's long option names in full, like interface=eth0";
 
+/** A [check NAME] section's keys, keepalived's vrrp_script words, and the options they set. */
+export const CHECK_SECTION_KEYS: Readonly<Record<string, string>> = Object.freeze({
+  command: 'check',
+  interval: 'check-interval',
+  timeout: 'check-timeout',
+  fall: 'check-fall',
+  rise: 'check-rise',
+  weight: 'check-weight',
+});
+
 /** The section kinds: `[<kind> NAME]`. */
 const SECTION_KINDS = {
   vhost: {
     keys: new Map([...LONG_SPELLINGS].filter(([, { option }]) => !PROCESS_OPTIONS.has(option.name))),
     keysHint: OPTIONS_HINT,
+  },
+  check: {
+    keys: new Map(
+      Object.entries(CHECK_SECTION_KEYS).map(([key, name]): [string, LongMatch] => [key, LONG_SPELLINGS.get(name)!]),
+    ),
+    keysHint: `a [check] section takes ${Object.keys(CHECK_SECTION_KEYS).join(', ')}`,
   },
 } as const satisfies Record<string, SectionKind>;
 

@@ -158,6 +158,14 @@ function matchLongOption(spelled: string): LongMatch | UsageError {
   if (distinct.size === 1 && only !== undefined) {
     return only.match;
   }
+  // A prefix that names exactly one of ucarp's own options (those with a letter) means that
+  // option, as it did under ucarp: carpd's additions (--preempt-delay, --check-*) must not turn
+  // a ucarp command line's --pre or --nomc into an error.
+  const ucarp = new Map([...distinct].filter(([, { match }]) => match.option.short !== undefined));
+  const [onlyUcarp] = ucarp.values();
+  if (ucarp.size === 1 && onlyUcarp !== undefined) {
+    return onlyUcarp.match;
+  }
   if (distinct.size > 1) {
     const names = [...distinct.values()].map(({ name }) => `--${name}`).join(', ');
     return new UsageError(`option --${spelled} is ambiguous: it could be ${names}`);

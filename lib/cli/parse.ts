@@ -16,7 +16,7 @@
  * as Debian's if-up hook append options after defaults); no arguments at all prints the help.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { defaultVhostName, type Config, type ProcessConfig, type VhostConfig } from '../config.js';
+import { defaultVhostName, type CheckConfig, type Config, type ProcessConfig, type TrackedInterface, type VhostConfig } from '../config.js';
 import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type VipAddress } from '../net/address.js';
 import { isValidInterfaceName, labelProblem } from '../net/names.js';
 import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
@@ -26,7 +26,7 @@ import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
 import { oncePerInterface, type SystemProbe } from './system.js';
-import { parseDecimalInteger, parseFacility, parseSecondsToMs } from './values.js';
+import { parseDecimalInteger, parseFacility, parseSecondsToMs, splitWords } from './values.js';
 import { overlay, readWithYargs, type RawOptions } from './yargs.js';
 
 export type ParseOutcome =
@@ -74,7 +74,7 @@ export function parseCommandLine(argv: readonly string[], probe: SystemProbe): P
   const build = (): Config => {
     const raw = readWithYargs(all);
     const process = buildProcessConfig(raw, system, file?.path, false);
-    const vhost = buildVhostConfig(raw, system, undefined, lastValues(all, 'addr'));
+    const vhost = buildVhostConfig(raw, system, undefined, lastValues(all, 'addr'), all);
     return freezeConfig(process, [vhost]);
   };
   try {
@@ -140,10 +140,22 @@ function buildSectionedConfig(
     throw error instanceof UsageError ? withOrigin(error, processOccurrences) : error;
   }
 
+  const named = new Map<string, CheckConfig>();
+  for (const section of content.sections) {
+    if (section.kind !== 'check') continue;
+    try {
+      named.set(section.name, buildCheck(readWithYargs(section.occurrences), section.name, section.origin, section.occurrences));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      const located = withOrigin(error, section.occurrences);
+      throw located === error ? new UsageError(`${section.origin}: ${error.message}`) : located;
+    }
+  }
   const defaults = readWithYargs(content.defaults);
   const vhosts: VhostConfig[] = [];
   const origins = new Map<VhostConfig, string>();
   for (const section of content.sections) {
+    if (section.kind !== 'vhost') continue;
     const sectionAddrs = section.occurrences.filter((o) => o.option.name === 'addr');
     const inherited = sectionAddrs.length > 0 ? content.defaults.filter((o) => o.option.name !== 'addr') : content.defaults;
     const all = [...inherited, ...section.occurrences, ...fromCommandLine];
@@ -152,7 +164,7 @@ function buildSectionedConfig(
       if (addrs.length === 0) {
         throw new UsageError(`[vhost ${section.name}] has no addr: give it at least one addr = <ip>[/<prefix>] line`);
       }
-      const vhost = buildVhostConfig(overlay(defaults, [...section.occurrences, ...fromCommandLine]), system, section.name, addrs, all);
+      const vhost = buildVhostConfig(overlay(defaults, [...section.occurrences, ...fromCommandLine]), system, section.name, addrs, all, named);
       vhosts.push(vhost);
       origins.set(vhost, section.origin);
     } catch (error) {
@@ -209,7 +221,107 @@ function checkAcrossVhosts(vhosts: readonly VhostConfig[], origins: ReadonlyMap<
 }
 
 function freezeConfig(process: ProcessConfig, vhosts: readonly VhostConfig[]): Config {
-  return Object.freeze({ process: Object.freeze(process), vhosts: Object.freeze([...vhosts]) });
+  const checks = [...new Set(vhosts.flatMap((v) => v.checks))];
+  return Object.freeze({ process: Object.freeze(process), vhosts: Object.freeze([...vhosts]), checks: Object.freeze(checks) });
+}
+
+const MAX_CHECK_SECONDS = 3600;
+
+/** One check from its options (a [check NAME] section, or the --check-* options of a vhost). */
+function buildCheck(raw: RawOptions, name: string, origin: string, occurrences: readonly Occurrence[], commandText?: string): CheckConfig {
+  const text = commandText ?? raw.string('check');
+  if (text === undefined) {
+    throw new UsageError(`[check ${name}] has no command: give it a command = <program> [<argument>...] line`);
+  }
+  const command = splitWords(text);
+  if (command === undefined || command.length === 0) {
+    throw invalidValue('--check', expectsOf('check'), text, command === undefined ? 'a quote is not closed' : 'it is empty');
+  }
+  const seconds = (option: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseSecondsToMs(text, MAX_CHECK_SECONDS);
+    if (ms === undefined || ms < 10) throw invalidValue(`--${option}`, expectsOf(option), text);
+    return ms;
+  };
+  const intervalMs = seconds('check-interval', required(raw, 'check-interval'))!;
+  const timeoutMs = seconds('check-timeout', raw.string('check-timeout')) ?? intervalMs;
+  void occurrences;
+  return Object.freeze({
+    name,
+    command: Object.freeze(command),
+    intervalMs,
+    timeoutMs,
+    fall: integerOption(raw, 'check-fall', 1, 255),
+    rise: integerOption(raw, 'check-rise', 1, 255),
+    weight: integerOption(raw, 'check-weight', 0, 254),
+    origin,
+  });
+}
+
+/** Every value an option was given, in order: checks and tracked things repeat. */
+function allValues(occurrences: readonly Occurrence[], name: string): Array<{ value: string; origin: string | undefined }> {
+  return occurrences
+    .filter((o) => o.option.name === name && o.value !== undefined)
+    .map((o) => ({ value: o.value!, origin: o.origin }));
+}
+
+/** What a vhost follows besides its own link: checks, other interfaces, files. */
+function buildHealth(
+  raw: RawOptions,
+  system: SystemProbe,
+  vhostName: string,
+  iface: string,
+  occurrences: readonly Occurrence[],
+  named: ReadonlyMap<string, CheckConfig>,
+): Pick<VhostConfig, 'checks' | 'trackInterfaces' | 'trackFiles' | 'notify' | 'preemptDelayMs'> {
+  const at = (origin: string | undefined) => (origin === undefined ? '' : ` (set in ${origin})`);
+  const checks: CheckConfig[] = [];
+  const used = new Set<string>();
+  for (const { value, origin } of allValues(occurrences, 'check')) {
+    // --check's name: its program's, so the log says check "curl" failed.
+    const program = (splitWords(value) ?? [])[0]?.split('/').pop() || 'check';
+    const base = program.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 28) || 'check';
+    let name = base;
+    for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
+    used.add(name);
+    checks.push(buildCheck(raw, name, origin ?? `--check of ${vhostName}`, occurrences, value));
+  }
+  for (const { value, origin } of allValues(occurrences, 'track-check')) {
+    const check = named.get(value);
+    if (check === undefined) {
+      const known = [...named.keys()];
+      throw new UsageError(
+        `--track-check must name a [check NAME] section, got ${JSON.stringify(value)} (${known.length === 0 ? 'the file has none' : `the file has ${known.join(', ')}`})${at(origin)}`,
+      );
+    }
+    if (!checks.includes(check)) checks.push(check);
+  }
+  const trackInterfaces: TrackedInterface[] = [];
+  for (const { value, origin } of allValues(occurrences, 'track-interface')) {
+    const match = /^(\S+)(?:\s+weight\s+([0-9]+))?$/.exec(value.trim());
+    const weight = match?.[2] === undefined ? 0 : parseDecimalInteger(match[2], 1, 254);
+    if (match === null || !isValidInterfaceName(match[1]!) || weight === undefined) {
+      throw new UsageError(`${invalidValue('--track-interface', expectsOf('track-interface'), value).message}${at(origin)}`);
+    }
+    if (match[1] === iface) {
+      throw new UsageError(`--track-interface ${match[1]} is the vhost's own interface, which it follows anyway${at(origin)}`);
+    }
+    if (!trackInterfaces.some((t) => t.name === match[1])) trackInterfaces.push(Object.freeze({ name: match[1]!, weight }));
+  }
+  const trackFiles = [...new Set(allValues(occurrences, 'track-file').map(({ value, origin }) => {
+    if (value === '') throw new UsageError(`--track-file must be a file path${at(origin)}`);
+    return resolve(system.cwd(), value);
+  }))];
+  const delayText = required(raw, 'preempt-delay');
+  const preemptDelayMs = delayText === '0' ? 0 : parseSecondsToMs(delayText, MAX_CHECK_SECONDS);
+  if (preemptDelayMs === undefined) throw invalidValue('--preempt-delay', expectsOf('preempt-delay'), delayText);
+  return {
+    checks: Object.freeze(checks),
+    trackInterfaces: Object.freeze(trackInterfaces),
+    trackFiles: Object.freeze(trackFiles),
+    notify: scriptOption(raw, 'notify', system),
+    preemptDelayMs,
+  };
 }
 
 /** The values of every occurrence of an option; on a command line (ucarp's rules) only the last counts. */
@@ -305,6 +417,7 @@ function buildVhostConfig(
   name: string | undefined,
   addrs: readonly string[],
   occurrences: readonly Occurrence[] = [],
+  named: ReadonlyMap<string, CheckConfig> = new Map(),
 ): VhostConfig {
   const iface = required(raw, 'interface');
   if (!isValidInterfaceName(iface)) {
@@ -395,8 +508,11 @@ function buildVhostConfig(
     throw invalidValue('--group', expectsOf('group'), group);
   }
 
+  const vhostName = name ?? defaultVhostName(iface, vhid);
+  const health = buildHealth(raw, system, vhostName, iface, occurrences, named);
+
   const vhost: VhostConfig = {
-    name: name ?? defaultVhostName(iface, vhid),
+    name: vhostName,
     interface: iface,
     srcip,
     mcast,
@@ -418,6 +534,7 @@ function buildVhostConfig(
     noMcast,
     scriptTimeoutMs,
     group,
+    ...health,
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
   return Object.freeze({ ...vhost, vips: Object.freeze(vips) });
@@ -497,7 +614,7 @@ function readPassword(raw: RawOptions, system: SystemProbe): Buffer {
  * current directory, as ucarp's execl() does, and stored absolute so that a later change of
  * directory (ucarp's --daemonize does chdir("/")) cannot make them point elsewhere.
  */
-function scriptOption(raw: RawOptions, name: 'upscript' | 'downscript', system: SystemProbe): string | undefined {
+function scriptOption(raw: RawOptions, name: 'upscript' | 'downscript' | 'notify', system: SystemProbe): string | undefined {
   const given = raw.string(name);
   if (given === undefined) {
     return undefined;

@@ -45,3 +45,48 @@ export function parseFacility(text: string): string | undefined {
 
 /** Every facility name --facility accepts, for the man page and shell completion. */
 export const FACILITY_NAMES: readonly string[] = [...FACILITIES.keys()];
+
+/**
+ * A command line split into words as a POSIX shell would split a simple command, without any
+ * expansion: blanks separate words; '...' is literal; "..." keeps blanks and takes \\, \", \$
+ * and \` escaped; a backslash outside quotes escapes the next character. undefined for an
+ * unterminated quote or a trailing backslash. Nothing is run through a shell: `sh -c '...'` is
+ * how a check gets pipes or variables, as with keepalived's vrrp_script.
+ */
+export function splitWords(text: string): string[] | undefined {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      if (end === -1) return undefined;
+      word += text.slice(i + 1, end);
+      inWord = true;
+      i = end;
+    } else if (c === '"') {
+      inWord = true;
+      let j = i + 1;
+      for (; j < text.length && text[j] !== '"'; j++) {
+        if (text[j] === '\\' && j + 1 < text.length && '\\"$`'.includes(text[j + 1]!)) j++;
+        word += text[j];
+      }
+      if (j >= text.length) return undefined;
+      i = j;
+    } else if (c === '\\') {
+      if (i + 1 >= text.length) return undefined;
+      word += text[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}

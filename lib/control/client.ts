@@ -257,11 +257,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export function mergeSnapshots(daemons: readonly DaemonSnapshot[]): {
   vhosts: VhostSnapshot[];
-  daemons: Array<Pick<DaemonSnapshot, 'pid' | 'version' | 'configFile' | 'startedAt' | 'links'>>;
+  daemons: Array<Pick<DaemonSnapshot, 'pid' | 'version' | 'configFile' | 'startedAt' | 'links' | 'checks'>>;
 } {
   return {
     vhosts: daemons.flatMap((daemon) => daemon.vhosts),
-    daemons: daemons.map(({ pid, version, configFile, startedAt, links }) => ({ pid, version, configFile, startedAt, links })),
+    daemons: daemons.map(({ pid, version, configFile, startedAt, links, checks }) => ({ pid, version, configFile, startedAt, links, checks })),
   };
 }
 
@@ -291,6 +291,8 @@ export function formatStatus(daemons: readonly DaemonSnapshot[], now: Date): str
   const out = [line(header)];
   vhosts.forEach((vhost, index) => {
     out.push(line(rows[index]!), `  ${lastTransition(vhost)}`, `  ${counters(vhost)}`);
+    const tracked = tracks(vhost);
+    if (tracked !== undefined) out.push(`  ${tracked}`);
   });
   return `${out.join('\n')}\n`;
 }
@@ -310,6 +312,19 @@ function counters(vhost: VhostSnapshot): string {
   const scriptTrouble = nonZero(Object.fromEntries(Object.entries(vhost.scriptRuns).filter(([outcome]) => outcome !== 'ok')));
   if (scriptTrouble !== '') parts.push(`scripts ${scriptTrouble}`);
   return parts.join('; ');
+}
+
+/** What the vhost tracks, one phrase each ("check "nginx" failed (exit 7 after 0.03 s)"); undefined if nothing. */
+function tracks(vhost: VhostSnapshot): string | undefined {
+  const items = vhost.tracks ?? [];
+  if (items.length === 0 && !vhost.demotion) return undefined;
+  const words = items.map((t) => {
+    const what = t.kind === 'check' ? `check "${t.name}"` : t.kind === 'interface' ? `interface ${t.name}` : `file ${t.name}`;
+    const state = t.kind === 'interface' && t.state !== 'unknown' ? (t.state === 'healthy' ? 'up' : 'down') : t.state;
+    return `${what} ${state}${t.weight > 0 ? ` (weight ${t.weight})` : ''}${t.state === 'failed' && t.detail ? `: ${t.detail}` : ''}`;
+  });
+  const demoted = vhost.demotion > 0 ? `; demoted by ${vhost.demotion}: advertising advskew ${vhost.advertisedAdvskew}` : '';
+  return `tracking ${words.join(', ')}${demoted}`;
 }
 
 function nonZero(counts: Readonly<Record<string, number>>): string {

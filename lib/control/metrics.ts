@@ -165,6 +165,13 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     'reason',
   ]);
   const interfaceUp = gauge('carpd_link_up', '1 when the interface is up.', ['interface']);
+  const demotion = gauge('carpd_vhost_demotion', 'advskew added by failing weighted checks, tracked interfaces and files (0: none).');
+  const trackHealthy = gauge(
+    'carpd_track_healthy',
+    'Checks, tracked interfaces and track files of a virtual host: 1 healthy, 0 failed (absent until first known).',
+    [...VHOST_LABELS, 'kind', 'name'],
+  );
+  const checkRuns = counter('carpd_check_runs_total', 'Health check runs, by outcome: ok, failed, timeout, error.', ['check', 'outcome']);
   const residentMemory = gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', []);
 
   for (const vhost of snapshot.vhosts) {
@@ -182,6 +189,13 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     for (const [outcome, count] of Object.entries({ ...outcomes, ...vhost.scriptRuns })) scriptRuns.inc({ ...labels, outcome }, count);
     otherMaster.inc(labels, vhost.otherMasterHeard);
     sendErrors.inc(labels, vhost.sendErrors);
+    demotion.set(labels, vhost.demotion ?? 0);
+    for (const track of vhost.tracks ?? []) {
+      if (track.state !== 'unknown') trackHealthy.set({ ...labels, kind: track.kind, name: track.name }, track.state === 'healthy' ? 1 : 0);
+    }
+  }
+  for (const check of snapshot.checks ?? []) {
+    for (const [outcome, count] of Object.entries(check.runs)) checkRuns.inc({ check: check.name, outcome }, count);
   }
   for (const link of snapshot.links) {
     interfaceUp.set({ interface: link.interface }, link.up ? 1 : 0);

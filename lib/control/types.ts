@@ -47,6 +47,36 @@ export interface VhostSnapshot {
   readonly scriptRuns: Readonly<Record<string, number>>;
   /** Adverts from another node claiming MASTER on this vhid while we were MASTER (split-brain evidence). */
   readonly otherMasterHeard: number;
+  /** advskew added by failing weights (0: none) and the advskew advertised with it. */
+  readonly demotion: number;
+  readonly advertisedAdvskew: number;
+  /** Checks, tracked interfaces and track files this vhost follows, with their states. */
+  readonly tracks: readonly TrackSnapshot[];
+}
+
+export interface TrackSnapshot {
+  readonly kind: 'check' | 'interface' | 'file';
+  /** The check's name, the interface, or the file's path. */
+  readonly name: string;
+  /** 0: failing faults the vhost; N: failing demotes it by N (a track file's own number). */
+  readonly weight: number;
+  readonly state: 'unknown' | 'healthy' | 'failed';
+  /** The last result or reason ("exit 7 after 0.03 s"), null if none. */
+  readonly detail: string | null;
+}
+
+/** A health check of the process (run once however many vhosts follow it). */
+export interface CheckSnapshot {
+  readonly name: string;
+  readonly command: readonly string[];
+  readonly state: 'unknown' | 'healthy' | 'failed';
+  readonly intervalMs: number;
+  readonly fall: number;
+  readonly rise: number;
+  readonly weight: number;
+  readonly lastResult: { readonly ok: boolean; readonly outcome: string; readonly detail: string; readonly durationMs: number; readonly at: string } | null;
+  /** Runs by outcome: ok, failed, timeout, error. */
+  readonly runs: Readonly<Record<string, number>>;
 }
 
 export interface LinkSnapshot {
@@ -64,6 +94,7 @@ export interface DaemonSnapshot {
   readonly startedAt: string;
   readonly vhosts: readonly VhostSnapshot[];
   readonly links: readonly LinkSnapshot[];
+  readonly checks: readonly CheckSnapshot[];
 }
 
 export type ReloadResult =

@@ -39,6 +39,17 @@ export function createHostPort(
       CARPD_VIPS: config.vips.map(formatVip).join(' '),
     },
   });
+  const notifier = new ScriptRunner({
+    timeoutMs: config.scriptTimeoutMs,
+    log,
+    onOutcome: onScriptOutcome,
+    env: {
+      CARPD_VHOST: config.name,
+      CARPD_VHID: String(config.vhid),
+      CARPD_INTERFACE: config.interface,
+      CARPD_VIPS: config.vips.map(formatVip).join(' '),
+    },
+  });
   const garpCancel = new AbortController();
   /** Whether vip/prefix is on the interface now; undefined when the listing failed. */
   const present = async (vip: VipAddress): Promise<boolean | undefined> => {
@@ -76,8 +87,14 @@ export function createHostPort(
     },
     garp: (vip) => batcher.garp(config.interface, vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
-    scriptsIdle: () => scripts.idle(),
-    killScripts: () => scripts.close(),
+    notify: (script, args, env) => notifier.request('notify', script, args, env),
+    scriptsIdle: async () => {
+      await Promise.all([scripts.idle(), notifier.idle()]);
+    },
+    killScripts: () => {
+      scripts.close();
+      notifier.close();
+    },
     close: async () => {
       // Any arping still lingering has long sent its frame; the VIP is gone now anyway.
       garpCancel.abort();

@@ -30,6 +30,9 @@ export interface HostPort {
   garp(vip: VipAddress): Promise<boolean>;
   /** Queues a script run (latest request wins while one runs); undefined script: none configured. */
   requestScript(kind: ScriptKind, script: string | undefined, args: readonly string[]): void;
+  /** Queues the notify script (its own runner: it never delays the up/down scripts; latest wins). */
+  notify(script: string, args: readonly string[], env: Readonly<Record<string, string>>): void;
+  /** Resolves when no up/down or notify script runs or waits. */
   scriptsIdle(): Promise<void>;
   /** Kills a running script (a second stop signal). */
   killScripts(): void;

@@ -10,6 +10,7 @@ import { sameVhostConfig, type Config, type VhostConfig } from '../config.js';
 import type { ControlTarget, DaemonSnapshot, ReloadResult } from '../control/types.js';
 import { errorText } from '../errors.js';
 import { HostBatcher } from '../host/batch.js';
+import { HealthHub } from './health.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from '../host/daemonize.js';
 import { acquireInstanceLock } from '../host/instance-lock.js';
 import { LinkMonitor } from '../host/link-monitor.js';
@@ -90,6 +91,7 @@ class Daemon implements ControlTarget {
   /** Cuts short the arpings of a batch at the final stop (frames are long out by then). */
   private readonly garpCancel = new AbortController();
   private readonly batcher: HostBatcher;
+  private readonly health: HealthHub;
   private ipId = randomBytes(2).readUInt16BE(0);
 
   constructor(
@@ -100,6 +102,7 @@ class Daemon implements ControlTarget {
     this.logger = new SinkLogger(stderrSink(), config.process.debug);
     this.limited = new RateLimitedLog(this.logger, monotonic);
     this.batcher = new HostBatcher({ log: this.logger, cancelSignal: this.garpCancel.signal });
+    this.health = new HealthHub(this.logger);
   }
 
   async run(): Promise<number> {
@@ -260,6 +263,8 @@ class Daemon implements ControlTarget {
       );
     }
     vhost.start(link.initialCarrier(vhost));
+    // Checks start now, their first results decide (until then the vhost does not claim).
+    this.health.follow(vhost);
     // A member whose link is down at start holds its group back, as a later loss would.
     if (!link.initialCarrier(vhost)) this.groups.onAbilityChange(vhost, false);
     else if (this.groups.isHeld(vhost)) vhost.dispatch({ type: 'groupHold', held: true, reason: `group ${c.group}: a member's link is down` });
@@ -340,8 +345,9 @@ class Daemon implements ControlTarget {
       version: this.options.version,
       configFile: this.config.process.configFile ?? null,
       startedAt: this.startedAt,
-      vhosts: [...this.vhosts.values()].map((v) => v.snapshot()),
+      vhosts: [...this.vhosts.values()].map((v) => v.snapshot(this.health.tracksOf(v))),
       links: [...this.links.values()].map((link) => ({ interface: link.name, up: link.up, drops: { ...link.dropSnapshot() } })),
+      checks: this.health.checkSnapshots(),
     };
   }
 
@@ -460,6 +466,7 @@ class Daemon implements ControlTarget {
   private async retire(vhost: VirtualHost, releaseLock: boolean): Promise<void> {
     this.vhosts.delete(vhost.name);
     this.groups.remove(vhost);
+    await this.health.unfollow(vhost);
     await vhost.shutdown();
     await vhost.drain();
     this.links.get(vhost.config.interface)?.detach(vhost);
@@ -486,6 +493,8 @@ class Daemon implements ControlTarget {
     if (!this.started) return; // run() is mid-start-up; it sees `stopping` and cleans up
     try {
       await this.reloading;
+      // No check may fault a vhost while it stops (its machine is past caring anyway).
+      await this.health.stop();
       // Every vhost bows out at once: the backups take over in parallel.
       await Promise.all([...this.vhosts.values()].map((v) => v.shutdown()));
     } catch (error) {
@@ -503,6 +512,7 @@ class Daemon implements ControlTarget {
    */
   private async cleanup(): Promise<void> {
     const vhosts = [...this.vhosts.values()];
+    await this.health.stop();
     for (const vhost of vhosts) vhost.releaseHost();
     // Any arping still lingering has long sent its frame; the VIPs are going now anyway.
     this.garpCancel.abort();

@@ -5,7 +5,7 @@
  * outside itself goes through ports (lib/daemon/ports.ts), so the simulation runs this code too.
  */
 import type { VhostConfig } from '../config.js';
-import type { TransitionRecord, VhostSnapshot, VhostState } from '../control/types.js';
+import type { TrackSnapshot, TransitionRecord, VhostSnapshot, VhostState } from '../control/types.js';
 import { errorText } from '../errors.js';
 import type { ScriptKind, ScriptOutcome } from '../host/scripts.js';
 import type { Logger, RateLimitedLog } from '../log.js';
@@ -87,6 +87,7 @@ export class VirtualHost {
         preempt: config.preempt,
         neutral: config.neutral,
         downScriptOnExit: config.shutdown,
+        preemptDelayMs: config.preemptDelayMs,
         srcAddress: config.srcip.int,
       },
       ports.clock,
@@ -141,7 +142,9 @@ export class VirtualHost {
         this.ports.onOwnTransition?.(this, effect.from, effect.to, effect.reason);
       }
     }
-    const able = this.machine.status().linkUp;
+    // A vhost in FAULT holds its group back as one whose link is down does.
+    const status = this.machine.status();
+    const able = status.linkUp && status.state !== 'FAULT';
     if (able !== this.lastAbility && !this.stopped) {
       this.lastAbility = able;
       this.ports.onAbilityChange?.(this, able);
@@ -248,6 +251,12 @@ export class VirtualHost {
         this.transitionCounts.set(kind, (this.transitionCounts.get(kind) ?? 0) + 1);
         this.since = this.ports.wallClock();
         this.lastTransition = { from: effect.from, to: effect.to, reason: effect.reason, at: new Date(this.since).toISOString() };
+        if (c.notify !== undefined) {
+          // keepalived's notify: every state change; INIT at the end is STOP.
+          const state = effect.to === 'INIT' ? 'STOP' : effect.to;
+          const args = [state, c.interface, c.vips[0]!.address.text, ...(c.xparam !== undefined ? [c.xparam] : [])];
+          host.notify(c.notify, args, { CARPD_STATE: state, CARPD_PREVIOUS_STATE: effect.from, CARPD_REASON: effect.reason });
+        }
         break;
       }
       case 'log':
@@ -354,7 +363,7 @@ export class VirtualHost {
     await Promise.all(this.pendingGarps);
   }
 
-  /** Resolves once no script of this vhost runs or waits (the down-script at exit, say). */
+  /** Resolves once no script of this vhost runs or waits (the down-script and STOP notify at exit, say). */
   scriptsIdle(): Promise<void> {
     return this.ports.host.scriptsIdle();
   }
@@ -384,7 +393,7 @@ export class VirtualHost {
     );
   }
 
-  snapshot(): VhostSnapshot {
+  snapshot(tracks: readonly TrackSnapshot[] = []): VhostSnapshot {
     const s = this.machine.status();
     const c = this.config;
     return {
@@ -408,6 +417,9 @@ export class VirtualHost {
       transitions: Object.fromEntries(this.transitionCounts),
       scriptRuns: { ...this.scriptCounts },
       otherMasterHeard: this.otherMasterHeard,
+      demotion: s.demotion,
+      advertisedAdvskew: s.advertisedAdvskew,
+      tracks: [...tracks],
     };
   }
 }

@@ -231,11 +231,11 @@ describe('section errors: one line each, naming file, line and key', () => {
     // A malformed header is not echoed: it may be a password.
     ['[vhost web', `${FILE} line 3: expected a section header like [vhost web] (line not shown)`],
     ['[vhost web] # web', `${FILE} line 3: expected a section header like [vhost web] (line not shown)`],
-    ['[]', `${FILE} line 3: empty section header "[]"; sections are [vhost NAME]`],
-    ['[   ]', `${FILE} line 3: empty section header "[]"; sections are [vhost NAME]`],
-    ['[host web]', `${FILE} line 3: unknown section kind "host"; sections are [vhost NAME]`],
-    ['[check ping]', `${FILE} line 3: unknown section kind "check"; sections are [vhost NAME]`],
-    ['[VHOST web]', `${FILE} line 3: unknown section kind "VHOST"; sections are [vhost NAME]`],
+    ['[]', `${FILE} line 3: empty section header "[]"; sections are [vhost NAME] or [check NAME]`],
+    ['[   ]', `${FILE} line 3: empty section header "[]"; sections are [vhost NAME] or [check NAME]`],
+    ['[host web]', `${FILE} line 3: unknown section kind "host"; sections are [vhost NAME] or [check NAME]`],
+    ['[probe ping]', `${FILE} line 3: unknown section kind "probe"; sections are [vhost NAME] or [check NAME]`],
+    ['[VHOST web]', `${FILE} line 3: unknown section kind "VHOST"; sections are [vhost NAME] or [check NAME]`],
     ['[vhost]', `${FILE} line 3: [vhost] needs a name, like [vhost web]: letters, digits, "-", "_" or ".", at most 32`],
     ['[ vhost ]', `${FILE} line 3: [vhost] needs a name, like [vhost web]: letters, digits, "-", "_" or ".", at most 32`],
     [
@@ -264,7 +264,7 @@ describe('section errors: one line each, naming file, line and key', () => {
   it('does not echo a lone bracketed word: it may be a password', () => {
     const message = errorOf('interface=eth0\n[hunter2]');
     expect(message).toBe(
-      `${FILE} line 2: unknown section kind a word (not shown: it may be a password); sections are [vhost NAME]`,
+      `${FILE} line 2: unknown section kind a word (not shown: it may be a password); sections are [vhost NAME] or [check NAME]`,
     );
     expect(message).not.toContain('hunter2');
     expect(errorOf('[hunter2')).not.toContain('hunter2');

@@ -88,8 +88,8 @@ describe('carpd status', () => {
     expect(printed).toEqual({
       vhosts: [...second.vhosts, ...first.vhosts], // by pid
       daemons: [
-        { pid: 4001, version: '0.1.0', configFile: null, startedAt: '2025-03-01T08:00:00.000Z', links: second.links },
-        { pid: 5001, version: '0.1.0', configFile: '/etc/carpd/carpd.conf', startedAt: '2025-03-01T09:59:56.000Z', links: first.links },
+        { pid: 4001, version: '0.1.0', configFile: null, startedAt: '2025-03-01T08:00:00.000Z', links: second.links, checks: [] },
+        { pid: 5001, version: '0.1.0', configFile: '/etc/carpd/carpd.conf', startedAt: '2025-03-01T09:59:56.000Z', links: first.links, checks: [] },
       ],
     });
     // The field names operators' checks read, exactly as lib/control/types.ts has them.
@@ -97,6 +97,7 @@ describe('carpd status', () => {
       [
         'advbase', 'advertsReceived', 'advertsSent', 'advskew', 'drops', 'group', 'interface', 'lastTransition', 'linkUp',
         'master', 'name', 'otherMasterHeard', 'scriptRuns', 'sendErrors', 'since', 'srcip', 'state', 'transitions', 'vhid', 'vips',
+        'demotion', 'advertisedAdvskew', 'tracks',
       ].sort(),
     );
   });

@@ -27,6 +27,9 @@ export function vhostSnapshot(overrides: Partial<VhostSnapshot> = {}): VhostSnap
     transitions: { 'INIT->BACKUP': 1, 'BACKUP->MASTER': 1 },
     scriptRuns: { ok: 2, failed: 0, timeout: 0, error: 0 },
     otherMasterHeard: 0,
+    demotion: 0,
+    advertisedAdvskew: 0,
+    tracks: [],
     ...overrides,
   };
 }
@@ -39,6 +42,7 @@ export function daemonSnapshot(overrides: Partial<DaemonSnapshot> = {}): DaemonS
     startedAt: '2025-03-01T09:59:56.000Z',
     vhosts: [vhostSnapshot()],
     links: [{ interface: 'eth0', up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } }],
+    checks: [],
     ...overrides,
   };
 }

@@ -86,7 +86,7 @@ describe('startMetricsServer', () => {
     const rss = lines.find((line) => line.startsWith('process_resident_memory_bytes '));
     expect(Number(rss?.split(' ')[1])).toBeGreaterThan(1024 * 1024);
     // Nothing from prom-client's global registry or its default collectors.
-    expect(lines.filter((line) => line.startsWith('# TYPE')).length).toBe(12);
+    expect(lines.filter((line) => line.startsWith('# TYPE')).length).toBe(15);
   });
 
   it('reads the snapshot again on every scrape, without adding up earlier scrapes', async () => {

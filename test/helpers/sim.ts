@@ -29,6 +29,7 @@ export interface SimVhostOptions extends Partial<Omit<MachineConfig, 'srcAddress
   password?: string;
   /** The vhost ignores carrier (ucarp -S). */
   ignoreIfState?: boolean;
+  notify?: string;
 }
 
 export interface SimNodeOptions extends SimVhostOptions {
@@ -79,6 +80,10 @@ class SimHost implements HostPort {
   }
   requestScript(kind: 'up' | 'down'): void {
     this.scripts.push(kind);
+  }
+  readonly notifications: string[] = [];
+  notify(_script: string, args: readonly string[]): void {
+    this.notifications.push(args[0]!);
   }
   async scriptsIdle(): Promise<void> {}
   killScripts(): void {}
@@ -201,6 +206,11 @@ export class SimNode {
       noMcast: false,
       scriptTimeoutMs: 5000,
       group: o.group,
+      checks: [],
+      trackInterfaces: [],
+      trackFiles: [],
+      notify: o.notify,
+      preemptDelayMs: o.preemptDelayMs ?? 0,
     };
     const vhost = new SimVhost(this, config);
     this.vhosts.push(vhost);

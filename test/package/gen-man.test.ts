@@ -104,7 +104,7 @@ describe('carpd(8)', () => {
     const declaration = /export interface VhostSnapshot \{([\s\S]*?)\n\}/.exec(source('lib/control/types.ts'))?.[1] ?? '';
     const vhostFields = [...declaration.matchAll(/^ {2}readonly (\w+)/gm)].map((match) => match[1]);
     expect(vhostFields.length).toBeGreaterThan(10);
-    const daemon: DaemonSnapshot = { pid: 1, version: 'v', configFile: null, startedAt: 't', vhosts: [], links: [] };
+    const daemon: DaemonSnapshot = { pid: 1, version: 'v', configFile: null, startedAt: 't', vhosts: [], links: [], checks: [] };
     const merged = mergeSnapshots([daemon]);
     for (const field of [...Object.keys(merged), ...vhostFields, ...Object.keys(merged.daemons[0]!)]) {
       expect(documented, field).toContain(field);
