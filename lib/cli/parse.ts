@@ -144,7 +144,7 @@ function buildSectionedConfig(
   for (const section of content.sections) {
     if (section.kind !== 'check') continue;
     try {
-      named.set(section.name, buildCheck(readWithYargs(section.occurrences), section.name, section.origin, section.occurrences));
+      named.set(section.name, buildCheck(readWithYargs(section.occurrences), section.name, section.origin));
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       const located = withOrigin(error, section.occurrences);
@@ -170,7 +170,7 @@ function buildSectionedConfig(
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       const located = withOrigin(error, all);
-      throw located === error ? new UsageError(`${section.origin}: ${error.message}`) : located;
+      throw located === error && !error.message.includes('(set in ') ? new UsageError(`${section.origin}: ${error.message}`) : located;
     }
   }
   if (vhosts.length === 0) {
@@ -228,7 +228,7 @@ function freezeConfig(process: ProcessConfig, vhosts: readonly VhostConfig[]): C
 const MAX_CHECK_SECONDS = 3600;
 
 /** One check from its options (a [check NAME] section, or the --check-* options of a vhost). */
-function buildCheck(raw: RawOptions, name: string, origin: string, occurrences: readonly Occurrence[], commandText?: string): CheckConfig {
+function buildCheck(raw: RawOptions, name: string, origin: string, commandText?: string): CheckConfig {
   const text = commandText ?? raw.string('check');
   if (text === undefined) {
     throw new UsageError(`[check ${name}] has no command: give it a command = <program> [<argument>...] line`);
@@ -245,7 +245,6 @@ function buildCheck(raw: RawOptions, name: string, origin: string, occurrences: 
   };
   const intervalMs = seconds('check-interval', required(raw, 'check-interval'))!;
   const timeoutMs = seconds('check-timeout', raw.string('check-timeout')) ?? intervalMs;
-  void occurrences;
   return Object.freeze({
     name,
     command: Object.freeze(command),
@@ -284,7 +283,7 @@ function buildHealth(
     let name = base;
     for (let n = 2; used.has(name); n++) name = `${base}-${n}`;
     used.add(name);
-    checks.push(buildCheck(raw, name, origin ?? `--check of ${vhostName}`, occurrences, value));
+    checks.push(buildCheck(raw, name, origin ?? `--check of ${vhostName}`, value));
   }
   for (const { value, origin } of allValues(occurrences, 'track-check')) {
     const check = named.get(value);
@@ -335,6 +334,8 @@ function lastValues(occurrences: readonly Occurrence[], name: string): string[] 
  * "(set in /etc/carpd/a.conf line 3)", so the operator looks in the right place.
  */
 function withOrigin(error: UsageError, occurrences: readonly Occurrence[]): UsageError {
+  // A repeatable option's check names the very line itself (the last one may be another).
+  if (error.message.includes('(set in ')) return error;
   const name = /^--([a-z][a-z-]*)/.exec(error.message)?.[1];
   const last = occurrences.filter((occurrence) => occurrence.option.name === name).at(-1);
   if (last?.origin === undefined) {

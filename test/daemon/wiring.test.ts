@@ -156,3 +156,49 @@ describe('sync groups', () => {
     expect(a.vhosts.some((v) => v.hasVip)).toBe(false);
   });
 });
+
+describe('health in the wiring', () => {
+  it('a FAULT member holds its sync group: the peer takes every VIP of the group', async () => {
+    const sim = new Simulation();
+    const a = sim.addHost('a', '198.18.0.1');
+    const b = sim.addHost('b', '198.18.0.2');
+    for (const [node, skew] of [
+      [a, 0],
+      [b, 100],
+    ] as const) {
+      node.addVhost({ name: 'inside', vhid: 20, group: 'router', advskew: skew });
+      node.addVhost({ name: 'outside', vhid: 21, group: 'router', advskew: skew });
+    }
+    a.feed({ type: 'start', linkUp: true });
+    b.feed({ type: 'start', linkUp: true });
+    await sim.runFor(10_000);
+    expect(a.vhosts.map((v) => v.state)).toEqual(['MASTER', 'MASTER']);
+    const faultAt = sim.clock.now();
+    a.vhosts[0]!.vhost.dispatch({ type: 'health', fault: true, demotion: 0, pending: false, reason: 'check "fw" failed' });
+    await sim.runFor(100);
+    expect(a.vhosts.map((v) => v.state)).toEqual(['FAULT', 'BACKUP']);
+    expect(a.vhosts[1]!.vhost.machine.status().groupHeld).toBe(true);
+    // The bow-out of the faulting member and the group's push: b takes both within the bow-out wait.
+    expect(b.vhosts.map((v) => v.state)).toEqual(['MASTER', 'MASTER']);
+    const bUp = sim.transitions.filter((t) => t.node === 'b' && t.to === 'MASTER' && t.at >= faultAt);
+    expect(Math.max(...bUp.map((t) => t.at)) - faultAt).toBeLessThan(100);
+    expect(a.vhosts.some((v) => v.hasVip)).toBe(false);
+    // Healthy again: back as BACKUP, released, and nothing moves back without preempt.
+    a.vhosts[0]!.vhost.dispatch({ type: 'health', fault: false, demotion: 0, pending: false, reason: 'healthy' });
+    await sim.runFor(20_000);
+    expect(a.vhosts.map((v) => v.state)).toEqual(['BACKUP', 'BACKUP']);
+    expect(b.vhosts.map((v) => v.state)).toEqual(['MASTER', 'MASTER']);
+  });
+
+  it('notify is told every state change, STOP at the end', async () => {
+    const sim = new Simulation();
+    const a = sim.add({ name: 'a', address: '198.18.0.1', notify: '/etc/carpd/notify' });
+    a.feed({ type: 'start', linkUp: true });
+    await sim.runFor(5_000);
+    a.main.vhost.dispatch({ type: 'health', fault: true, demotion: 0, pending: false, reason: 'x' });
+    a.main.vhost.dispatch({ type: 'health', fault: false, demotion: 0, pending: false, reason: 'y' });
+    a.feed({ type: 'shutdown' });
+    await sim.runFor(10);
+    expect(a.main.host.notifications).toEqual(['BACKUP', 'MASTER', 'FAULT', 'BACKUP', 'STOP']);
+  });
+});

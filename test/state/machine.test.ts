@@ -444,3 +444,103 @@ describe('beat alignment', () => {
     }
   });
 });
+
+describe('health: FAULT, demotion, pending, preempt-delay', () => {
+  const health = (over: Partial<{ fault: boolean; demotion: number; pending: boolean; reason: string }> = {}) => ({
+    type: 'health' as const,
+    fault: false,
+    demotion: 0,
+    pending: false,
+    reason: 'r',
+    ...over,
+  });
+
+  it('a MASTER whose check fails bows out, enters FAULT, releases the VIP and runs the down-script', () => {
+    const { m } = master();
+    const out = m.handle(health({ fault: true, reason: 'check "nginx" failed' }));
+    expect(out).toContainEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(out).toContainEqual({ type: 'transition', from: 'MASTER', to: 'FAULT', reason: 'check "nginx" failed' });
+    expect(types(out)).toEqual(expect.arrayContaining(['removeVip', 'runScript:down', 'cancelTimer']));
+    expect(types(out).indexOf('sendAdvert')).toBeLessThan(types(out).indexOf('transition'));
+    expect(m.currentState).toBe('FAULT');
+    expect(m.deadline('advertTimer')).toBeUndefined();
+    expect(m.deadline('masterDownTimer')).toBeUndefined();
+  });
+
+  it('in FAULT it ignores adverts and timers; healthy again, it returns as BACKUP and listens', () => {
+    const { m, clock } = master();
+    m.handle(health({ fault: true }));
+    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    expect(m.currentState).toBe('FAULT');
+    clock.advance(10_000);
+    const out = m.handle(health({ reason: 'everything tracked is healthy' }));
+    expect(out).toContainEqual({ type: 'transition', from: 'FAULT', to: 'BACKUP', reason: 'everything tracked is healthy' });
+    // No script on FAULT -> BACKUP: the down-script already ran when it left MASTER.
+    expect(types(out)).not.toContain('runScript:down');
+    expect(m.deadline('masterDownTimer')).toBe(clock.now() + 3000);
+  });
+
+  it('a BACKUP that faults runs no script (it holds no VIP) and never claims', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    const out = m.handle(health({ fault: true }));
+    expect(types(out)).toEqual(['transition', 'cancelTimer']);
+    clock.advance(60_000);
+    expect(m.handle({ type: 'timer', timer: 'masterDownTimer' })).toEqual([]);
+    expect(m.currentState).toBe('FAULT');
+  });
+
+  it('demotion: a MASTER advertises advskew + demotion at once, capped at 240, and back when healthy', () => {
+    const { m } = master({ advskew: 10 });
+    expect(m.handle(health({ demotion: 50 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 60 });
+    expect(m.status()).toMatchObject({ demotion: 50, advertisedAdvskew: 60 });
+    expect(m.handle(health({ demotion: 500 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 240 });
+    expect(m.handle(health({ demotion: 0 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 10 });
+    expect(m.currentState).toBe('MASTER');
+  });
+
+  it('a demoted MASTER yields to a preferred master it would otherwise beat', () => {
+    const { m } = master({ advskew: 0 });
+    m.handle(health({ demotion: 50 }));
+    // The peer advertises advskew 20: shorter than our demoted 50.
+    const out = m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 20 });
+    expect(out).toContainEqual(expect.objectContaining({ type: 'transition', from: 'MASTER', to: 'BACKUP' }));
+  });
+
+  it('pending: no claim while a weight-0 check has not reported, even when nobody advertises', () => {
+    const { m, clock } = machine();
+    m.handle({ type: 'start', linkUp: true });
+    m.handle(health({ pending: true }));
+    clock.set(m.deadline('masterDownTimer')!);
+    const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(types(out)).not.toContain('transition');
+    expect(m.currentState).toBe('BACKUP');
+    m.handle(health({ pending: false }));
+    clock.set(m.deadline('masterDownTimer')!);
+    m.handle({ type: 'timer', timer: 'masterDownTimer' });
+    expect(m.currentState).toBe('MASTER');
+  });
+
+  it('preempt-delay: a faster backup with --preempt waits after start before overthrowing a slower master', () => {
+    const { m, clock } = machine({ advskew: 0, preempt: true, preemptDelayMs: 5000 });
+    m.handle({ type: 'start', linkUp: true });
+    clock.advance(1000);
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    expect(m.currentState).toBe('BACKUP');
+    clock.advance(4500);
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    expect(m.currentState).toBe('MASTER');
+  });
+
+  it('preempt-delay applies again after leaving FAULT', () => {
+    const { m, clock } = master({ advskew: 0, preempt: true, preemptDelayMs: 3000 });
+    m.handle(health({ fault: true }));
+    clock.advance(100_000);
+    m.handle(health({}));
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    expect(m.currentState).toBe('BACKUP');
+    clock.advance(3001);
+    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    expect(m.currentState).toBe('MASTER');
+  });
+});
