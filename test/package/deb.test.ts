@@ -158,7 +158,7 @@ describe('the .deb: build, inspect, install, ifupdown drop-in for ucarp, remove'
     for (const path of [
       './usr/sbin/carpd -> ../lib/carpd/bin/carpd',
       './usr/lib/carpd/dist/lib/cli/main.js',
-      './usr/lib/carpd/dist/lib/daemon.js',
+      './usr/lib/carpd/dist/lib/daemon/process.js',
       './usr/lib/carpd/node_modules/raw-socket/build/Release/raw.node',
       './usr/lib/carpd/node_modules/yargs/package.json',
       './usr/lib/carpd/node_modules/execa/package.json',
