@@ -27,28 +27,24 @@ export function createHostPort(
     }
     return found;
   };
+  // The scripts' arguments are ucarp's (interface, first VIP, xparam); these say the rest.
+  const env = {
+    CARPD_VHOST: config.name,
+    CARPD_VHID: String(config.vhid),
+    CARPD_INTERFACE: config.interface,
+    CARPD_VIPS: config.vips.map(formatVip).join(' '),
+  };
   const scripts = new ScriptRunner({
     timeoutMs: config.scriptTimeoutMs,
     log,
     onOutcome: onScriptOutcome,
-    // The scripts' arguments are ucarp's (interface, first VIP, xparam); these say the rest.
-    env: {
-      CARPD_VHOST: config.name,
-      CARPD_VHID: String(config.vhid),
-      CARPD_INTERFACE: config.interface,
-      CARPD_VIPS: config.vips.map(formatVip).join(' '),
-    },
+    env,
   });
   const notifier = new ScriptRunner({
     timeoutMs: config.scriptTimeoutMs,
     log,
     onOutcome: onScriptOutcome,
-    env: {
-      CARPD_VHOST: config.name,
-      CARPD_VHID: String(config.vhid),
-      CARPD_INTERFACE: config.interface,
-      CARPD_VIPS: config.vips.map(formatVip).join(' '),
-    },
+    env,
   });
   const garpCancel = new AbortController();
   /** Whether vip/prefix is on the interface now; undefined when the listing failed. */

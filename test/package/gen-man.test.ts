@@ -123,7 +123,8 @@ describe('carpd(8)', () => {
 
   it('lists every CARPD_ variable the scripts get', () => {
     const environment = section('ENVIRONMENT');
-    const names = [...source('lib/daemon/host.ts').matchAll(/^\s+(CARPD_[A-Z_]+):/gm)].map((match) => match[1]);
+    // Every script's (host.ts) and the notify program's own (vhost.ts).
+    const names = [...new Set([...(source('lib/daemon/host.ts') + source('lib/daemon/vhost.ts')).matchAll(/\b(CARPD_[A-Z_]+):/g)].map((match) => match[1]))];
     expect(names).toContain('CARPD_VIPS');
     const documented = [...environment.matchAll(/^\.B (CARPD_[A-Z_]+)$/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(names.sort());
