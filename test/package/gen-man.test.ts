@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROCESS_OPTIONS } from '../../lib/cli/config-file.js';
+import { CHECK_SECTION_KEYS, PROCESS_OPTIONS } from '../../lib/cli/config-file.js';
 import { main } from '../../lib/cli/main.js';
 import { OPTIONS } from '../../lib/cli/options.js';
 import { parseCommandLine } from '../../lib/cli/parse.js';
@@ -55,10 +55,11 @@ describe('carpd(8)', () => {
   });
 
   it('has the sections an operator looks for', () => {
-    for (const section of ['SYNOPSIS', 'OPTIONS', 'CONFIGURATION FILE', 'SYNC GROUPS', 'SCRIPTS', 'STATUS AND RELOAD', 'METRICS', 'SIGNALS', 'EXIT STATUS', 'ENVIRONMENT', 'IFUPDOWN', 'SYSTEMD', 'FILES', 'DIFFERENCES FROM UCARP']) {
+    for (const section of ['SYNOPSIS', 'OPTIONS', 'CONFIGURATION FILE', 'SYNC GROUPS', 'HEALTH CHECKS', 'SCRIPTS', 'STATUS AND RELOAD', 'METRICS', 'SIGNALS', 'EXIT STATUS', 'ENVIRONMENT', 'IFUPDOWN', 'SYSTEMD', 'FILES', 'DIFFERENCES FROM UCARP']) {
       expect(page).toMatch(new RegExp(`^\\.SH ${section}$`, 'm'));
     }
     expect(page).toMatch(/^\.SS Virtual host sections$/m);
+    expect(page).toMatch(/^\.SS Check sections$/m);
   });
 
   it('shows every form of the command in the SYNOPSIS, status and reload with their options', () => {
@@ -97,6 +98,29 @@ describe('carpd(8)', () => {
     ]);
   });
 
+  it('gives every key of a [check NAME] section, and an example of one check that two vhosts follow', () => {
+    const checks = section('Check sections', 'SS');
+    const keys = [...checks.matchAll(/^\.B ([a-z]+)$/gm)].map((match) => match[1]);
+    for (const key of Object.keys(CHECK_SECTION_KEYS)) expect(keys, key).toContain(key);
+    const example = /^\.nf\n([\s\S]*?)^\.fi$/m.exec(checks)?.[1];
+    expect(example).toBeDefined();
+    const text = (example ?? '').replaceAll('\\-', '-');
+    const system = fakeSystem({
+      interfaces: { eth0: ['10.1.1.1'], eth1: [] },
+      executables: ['/etc/carpd/notify.sh'],
+      files: { '/etc/carpd/web.conf': text },
+    });
+    const outcome = parseCommandLine(['--config=/etc/carpd/web.conf'], system);
+    expect(outcome.kind).toBe('run');
+    if (outcome.kind !== 'run') return;
+    const [web, api] = outcome.config.vhosts;
+    expect(outcome.config.checks.map((check) => check.name)).toEqual(['nginx']);
+    // One check object for both vhosts: it runs once.
+    expect(web?.checks[0]).toBe(api?.checks[0]);
+    expect(api?.trackInterfaces).toEqual([{ name: 'eth1', weight: 100 }]);
+    expect(web?.trackFiles).toEqual(['/run/carpd/maint']);
+  });
+
   it('lists every field of carpd status --json', () => {
     const status = section('STATUS AND RELOAD');
     const documented = new Set([...status.matchAll(/^\.B ([A-Za-z]+)$/gm)].map((match) => match[1]));
@@ -110,6 +134,13 @@ describe('carpd(8)', () => {
       expect(documented, field).toContain(field);
     }
     expect(status).toContain('.BI /run/carpd/control/ netns \\- pid .sock');
+    // The objects in tracks[] and daemons[].checks[], from their declarations too.
+    for (const type of ['TrackSnapshot', 'CheckSnapshot']) {
+      const body = new RegExp(`export interface ${type} \\{([\\s\\S]*?)\\n\\}`).exec(source('lib/control/types.ts'))?.[1] ?? '';
+      const fields = [...body.matchAll(/^ {2}readonly (\w+)/gm)].map((match) => match[1]);
+      expect(fields.length, type).toBeGreaterThan(3);
+      for (const field of fields) expect(documented, `${type}.${field}`).toContain(field);
+    }
   });
 
   it('lists every metric', () => {
