@@ -17,7 +17,7 @@ import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { versions } from './bench/daemons.js';
 import { displayCommand, removeStaleRunDirs, runChecksRound, AFTER_CHECK_MS, HTTP_INTERVAL_MS, HTTP_TIMEOUT_MS, type ChecksRoundResult, type Tools } from './bench/checks.js';
-import { CHECKS_USAGE, parseChecksOptions, UsageError, type ChecksBenchOptions } from './bench/checks-options.js';
+import { CHECKS_USAGE, parseChecksOptions, type ChecksBenchOptions } from './bench/checks-options.js';
 import {
   CARPD_ADVSKEW,
   checkCommandLine,
@@ -35,6 +35,7 @@ import {
 import { checksMarkdown, checksRoundLine, checksRows, formatChecksTable } from './bench/checks-report.js';
 import { findExecutable, keepalivedVersion } from './bench/keepalived.js';
 import { ms } from './bench/report.js';
+import { shellQuote, startBench } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -49,10 +50,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const say = (text = '') => {
   if (!outputClosed) process.stdout.write(`${text}\n`);
 };
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 interface Preflight {
   tools?: Tools;
@@ -87,20 +84,9 @@ interface RoundError {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: ChecksBenchOptions;
-  try {
-    o = parseChecksOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 64;
-  }
-  if (o.help) {
-    say(CHECKS_USAGE);
-    return 0;
-  }
-  const commandLine = process.argv.map(quote).join(' ');
-  say(`$ ${commandLine}`);
+  const o = startBench(argv, parseChecksOptions, CHECKS_USAGE, say);
+  if (typeof o === 'number') return o;
+  const commandLine = process.argv.map(shellQuote).join(' ');
   const pre = preflight(o);
   if (!pre.tools) {
     say(`bench-checks: ${pre.problem}`);

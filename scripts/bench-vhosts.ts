@@ -13,17 +13,14 @@ import { cpus, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CLK_TCK, findUcarp, UcarpScripts, versions, type Daemon } from './bench/daemons.js';
 import { runMulti, type MultiRunResult } from './bench/multi.js';
-import { parseVhostsOptions, UsageError, VHOSTS_USAGE, type VhostsBenchOptions } from './bench/multi-options.js';
+import { parseVhostsOptions, VHOSTS_USAGE, type VhostsBenchOptions } from './bench/multi-options.js';
 import { BACKUP_TIMING, failoverTargetMs, MASTER_TIMING, nominalIntervalMs, VHOST_VIP_OFFSET } from './bench/multi-plan.js';
 import { formatVhostsTable, markdownTable, runLine, vhostsRows } from './bench/multi-report.js';
 import { ms } from './bench/report.js';
+import { shellQuote, startBench } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const say = (text = '') => process.stdout.write(`${text}\n`);
-
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 function which(cmd: string): boolean {
   return ['/usr/sbin', '/usr/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')].some((d) => d.startsWith('/') && existsSync(`${d}/${cmd}`));
@@ -38,20 +35,9 @@ function preflight(o: VhostsBenchOptions): string | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: VhostsBenchOptions;
-  try {
-    o = parseVhostsOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 64;
-  }
-  if (o.help) {
-    say(VHOSTS_USAGE);
-    return 0;
-  }
-  const commandLine = process.argv.map(quote).join(' ');
-  say(`$ ${commandLine}`);
+  const o = startBench(argv, parseVhostsOptions, VHOSTS_USAGE, say);
+  if (typeof o === 'number') return o;
+  const commandLine = process.argv.map(shellQuote).join(' ');
   const problem = preflight(o);
   if (problem) {
     say(`bench-vhosts: ${problem}`);

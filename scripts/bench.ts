@@ -20,17 +20,13 @@ import { Lab } from './lab/lab.js';
 import { CLK_TCK, DAEMONS, displayCommand, findUcarp, UcarpScripts, versions, type Daemon } from './bench/daemons.js';
 import { runRound, scenarios, type RoundResult } from './bench/failover.js';
 import { measureFootprint, SETTLE_MS, type FootprintResult } from './bench/footprint.js';
-import { parseBenchOptions, UsageError, USAGE, type BenchOptions } from './bench/options.js';
+import { parseBenchOptions, USAGE, type BenchOptions } from './bench/options.js';
 import { footprintLine, formatTable, ms, roundLine, summaryRows } from './bench/report.js';
 import { summarise } from './bench/stats.js';
+import { shellQuote, startBench } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const say = (text = '') => process.stdout.write(`${text}\n`);
-
-/** Shell-quoted, so the printed command line can be pasted back as it is. */
-function quote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 function preflight(): string | undefined {
   if (process.getuid?.() !== 0) return 'the benchmark needs root (it creates network namespaces): sudo npm run bench';
@@ -50,20 +46,9 @@ interface RoundError {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let o: BenchOptions;
-  try {
-    o = parseBenchOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 64;
-  }
-  if (o.help) {
-    say(USAGE);
-    return 0;
-  }
-  const commandLine = process.argv.map(quote).join(' ');
-  say(`$ ${commandLine}`);
+  const o = startBench(argv, parseBenchOptions, USAGE, say);
+  if (typeof o === 'number') return o;
+  const commandLine = process.argv.map(shellQuote).join(' ');
   const problem = preflight();
   if (problem) {
     say(`bench: ${problem}`);

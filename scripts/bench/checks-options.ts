@@ -1,10 +1,9 @@
 // `npm run bench:checks` options: parsed once, validated with one line per mistake (the option,
 // what it accepts, what it was given), then frozen. Same template as bench/options.ts.
-import { parseArgs } from 'node:util';
 import { VARIANT_IDS, type VariantId } from './checks-plan.js';
-import { UsageError } from './options.js';
+import { integerOption, parseBenchArgs, UsageError } from './cli.js';
 
-export { UsageError } from './options.js';
+export { UsageError } from './cli.js';
 
 export interface ChecksBenchOptions {
   /** Rounds per variant; every round is a fresh lab. */
@@ -36,13 +35,8 @@ function fail(message: string): never {
   throw new UsageError(`bench-checks: ${message}`);
 }
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    fail(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return Number(raw);
-}
+const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
+  integerOption('bench-checks', name, raw, fallback, min, max);
 
 /** "carpd,keepalived" → ['carpd', 'keepalived']: known names, no repeats, in the order given. */
 export function parseVariants(raw: string): VariantId[] {
@@ -59,31 +53,15 @@ export function parseVariants(raw: string): VariantId[] {
 }
 
 export function parseChecksOptions(argv: string[]): ChecksBenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rounds: { type: 'string' },
-        variants: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const v = parsed.values;
-  const quick = v.quick === true;
-  if (v.json === '') fail('--json must name a file, got ""');
+  const { v, quick, help } = parseBenchArgs('bench-checks', argv, {
+    rounds: { type: 'string' },
+    variants: { type: 'string' },
+  });
   return Object.freeze({
     rounds: integer('rounds', v.rounds, quick ? 2 : 5, 1, 100),
     variants: Object.freeze(v.variants === undefined ? [...VARIANT_IDS] : parseVariants(v.variants)),
     json: v.json,
     quick,
-    help: v.help === true,
+    help,
   });
 }

@@ -1,11 +1,10 @@
 // `npm run bench:vhosts` options: parsed once, validated with one line per mistake (the option,
 // what it accepts, what it was given), then frozen. Same template as bench/options.ts.
-import { parseArgs } from 'node:util';
 import { DAEMONS, type Daemon } from './daemons.js';
 import { MAX_VHOSTS } from './multi-plan.js';
-import { UsageError } from './options.js';
+import { integerOption, parseBenchArgs, UsageError } from './cli.js';
 
-export { UsageError } from './options.js';
+export { UsageError } from './cli.js';
 
 export interface VhostsBenchOptions {
   /** Vhost counts to run, in this order; every count runs for every daemon. */
@@ -47,13 +46,8 @@ function fail(message: string): never {
   throw new UsageError(`bench-vhosts: ${message}`);
 }
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    fail(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return Number(raw);
-}
+const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
+  integerOption('bench-vhosts', name, raw, fallback, min, max);
 
 /** "1,10,100" → [1, 10, 100]; each an integer in range, no repeats. */
 export function parseVhostCounts(raw: string): number[] {
@@ -78,32 +72,16 @@ export function parseDaemons(raw: string): Daemon[] {
 }
 
 export function parseVhostsOptions(argv: string[]): VhostsBenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        vhosts: { type: 'string' },
-        daemons: { type: 'string' },
-        'idle-seconds': { type: 'string' },
-        'settle-seconds': { type: 'string' },
-        'flat-carpd': { type: 'boolean', default: false },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const v = parsed.values;
-  const quick = v.quick === true;
-  if (v.json === '') fail('--json must name a file, got ""');
+  const { v, quick, help, flag } = parseBenchArgs('bench-vhosts', argv, {
+    vhosts: { type: 'string' },
+    daemons: { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    'settle-seconds': { type: 'string' },
+    'flat-carpd': { type: 'boolean', default: false },
+  });
   const vhosts = v.vhosts !== undefined ? parseVhostCounts(v.vhosts) : quick ? [1, 10] : [1, 10, 100];
   const daemons = v.daemons !== undefined ? parseDaemons(v.daemons) : [...DAEMONS];
-  const flatCarpd = v['flat-carpd'] === true;
+  const flatCarpd = flag('flat-carpd');
   if (flatCarpd && vhosts.some((n) => n !== 1)) {
     fail(`--flat-carpd starts carpd for one vhost only, so it needs --vhosts 1, got --vhosts ${vhosts.join(',')}`);
   }
@@ -115,6 +93,6 @@ export function parseVhostsOptions(argv: string[]): VhostsBenchOptions {
     flatCarpd,
     json: v.json,
     quick,
-    help: v.help === true,
+    help,
   });
 }

@@ -1,6 +1,6 @@
 // `npm run bench` options. Parsed once, validated with one line per mistake (the same template as
 // carpd's own CLI: the option, what it accepts, what it was given), then frozen.
-import { parseArgs } from 'node:util';
+import { integerOption, parseBenchArgs } from './cli.js';
 
 export interface BenchOptions {
   /** Rounds of each failover scenario, for carpd and for ucarp each. */
@@ -27,45 +27,23 @@ namespace lab (addresses from 198.18.0.0/15 only). Needs root, tcpdump, ping and
   --json FILE         also write every raw figure to FILE
   -h, --help          this text`;
 
-export class UsageError extends Error {}
+export { UsageError } from './cli.js';
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new UsageError(`bench: --${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
+const integer = (name: string, raw: string | undefined, fallback: number, min: number, max: number) =>
+  integerOption('bench', name, raw, fallback, min, max);
 
 export function parseBenchOptions(argv: string[]): BenchOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        rounds: { type: 'string' },
-        'idle-seconds': { type: 'string' },
-        'quiet-seconds': { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`bench: ${(err as Error).message}`);
-  }
-  const v = parsed.values;
-  const quick = v.quick === true;
-  if (v.json === '') throw new UsageError('bench: --json must name a file, got ""');
+  const { v, quick, help } = parseBenchArgs('bench', argv, {
+    rounds: { type: 'string' },
+    'idle-seconds': { type: 'string' },
+    'quiet-seconds': { type: 'string' },
+  });
   return Object.freeze({
     rounds: integer('rounds', v.rounds, quick ? 2 : 5, 1, 100),
     idleSeconds: integer('idle-seconds', v['idle-seconds'], quick ? 15 : 60, 1, 3600),
     quietSeconds: integer('quiet-seconds', v['quiet-seconds'], 10, 1, 600),
     json: v.json,
     quick,
-    help: v.help === true,
+    help,
   });
 }
