@@ -137,5 +137,13 @@ export function sameVhostConfig(a: VhostConfig, b: VhostConfig): boolean {
 }
 
 function comparable(v: VhostConfig): unknown {
-  return { ...v, password: v.password.toString('hex') };
+  return { ...v, password: v.password.toString('hex'), checks: v.checks.map(checkIdentity) };
+}
+
+/**
+ * What makes two checks the same check: everything but where it was written, so a reload of a
+ * file that only moved lines keeps its vhosts and check runners as they are.
+ */
+export function checkIdentity(c: CheckConfig): string {
+  return JSON.stringify([c.name, c.command, c.intervalMs, c.timeoutMs, c.fall, c.rise, c.weight]);
 }

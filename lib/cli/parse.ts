@@ -21,7 +21,7 @@ import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type VipAddress } f
 import { isValidInterfaceName, labelProblem } from '../net/names.js';
 import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
 import { invalidValue, missingOption, UsageError } from './errors.js';
-import { parseConfigFile, type ConfigFileContent } from './config-file.js';
+import { isSectionName, parseConfigFile, type ConfigFileContent } from './config-file.js';
 import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
@@ -42,8 +42,6 @@ export type ParseOutcome =
 /** ucarp's limit: the key buffer is 20 bytes including the terminating NUL ("Password too long"). */
 const MAX_PASSWORD_BYTES = CARP_MAX_PASSWORD_LENGTH;
 const MAX_SCRIPT_TIMEOUT_SECONDS = 3600;
-/** Section and group names: safe in a log line, a metrics label and a file name. */
-const NAME = /^[A-Za-z0-9_.-]{1,32}$/;
 
 export function parseCommandLine(argv: readonly string[], probe: SystemProbe): ParseOutcome {
   const system = oncePerInterface(probe);
@@ -505,7 +503,7 @@ function buildVhostConfig(
   }
 
   const group = raw.string('group');
-  if (group !== undefined && !NAME.test(group)) {
+  if (group !== undefined && !isSectionName(group)) {
     throw invalidValue('--group', expectsOf('group'), group);
   }
 

@@ -5,7 +5,7 @@
  * (lib/state/health.ts) and handed to its machine as a 'health' event when the verdict changed.
  * A check's state change is logged once, here, with its reason; never one line per run.
  */
-import type { CheckConfig, VhostConfig } from '../config.js';
+import { checkIdentity, type CheckConfig, type VhostConfig } from '../config.js';
 import type { CheckSnapshot, TrackSnapshot } from '../control/types.js';
 import { CheckRunner, type CheckRun } from '../host/check-runner.js';
 import { LinkMonitor } from '../host/link-monitor.js';
@@ -29,7 +29,8 @@ interface CheckEntry {
 }
 
 export class HealthHub {
-  private readonly checks = new Map<CheckConfig, Followed<CheckEntry>>();
+  /** By checkIdentity: the same check from a kept vhost and a reloaded one runs once. */
+  private readonly checks = new Map<string, Followed<CheckEntry> & { readonly check: CheckConfig }>();
   private readonly interfaces = new Map<string, Followed<LinkMonitor>>();
   private readonly files = new Map<string, Followed<TrackFile>>();
   private readonly verdicts = new Map<VirtualHost, Health>();
@@ -59,9 +60,9 @@ export class HealthHub {
   async unfollow(vhost: VirtualHost): Promise<void> {
     this.verdicts.delete(vhost);
     const stops: Promise<void>[] = [];
-    for (const [check, entry] of this.checks) {
+    for (const [key, entry] of this.checks) {
       if (entry.followers.delete(vhost) && entry.followers.size === 0) {
-        this.checks.delete(check);
+        this.checks.delete(key);
         stops.push(entry.item.runner.stop());
       }
     }
@@ -99,7 +100,7 @@ export class HealthHub {
 
   /** Every check of the process, once each. */
   checkSnapshots(): CheckSnapshot[] {
-    return [...this.checks].map(([check, { item }]) => ({
+    return [...this.checks.values()].map(({ check, item }) => ({
       name: check.name,
       command: [...check.command],
       state: item.counter.state,
@@ -115,15 +116,16 @@ export class HealthHub {
   // ---- the items -------------------------------------------------------------------------
 
   private checkEntry(check: CheckConfig): Followed<CheckEntry> {
-    let entry = this.checks.get(check);
+    const key = checkIdentity(check);
+    let entry = this.checks.get(key);
     if (entry !== undefined) return entry;
     const runner = new CheckRunner(
       { name: check.name, command: check.command, intervalMs: check.intervalMs, timeoutMs: check.timeoutMs },
       { log: this.log },
     );
     const item: CheckEntry = { runner, counter: new FallRise(check.fall, check.rise), last: undefined };
-    entry = { item, followers: new Set(), known: true };
-    this.checks.set(check, entry);
+    entry = { item, followers: new Set(), known: true, check };
+    this.checks.set(key, entry);
     runner.on('result', (run) => {
       item.last = run;
       const step = item.counter.record(run.ok);
@@ -181,7 +183,7 @@ export class HealthHub {
   private statuses(c: VhostConfig): TrackStatus[] {
     const out: TrackStatus[] = [];
     for (const check of c.checks) {
-      const entry = this.checks.get(check)?.item;
+      const entry = this.checks.get(checkIdentity(check))?.item;
       out.push({ kind: 'check', name: check.name, weight: check.weight, state: entry?.counter.state ?? 'unknown', ...(entry?.last ? { detail: entry.last.detail } : {}) });
     }
     for (const tracked of c.trackInterfaces) {

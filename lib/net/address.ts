@@ -85,8 +85,3 @@ export function isUnicastHost(address: IpAddress): boolean {
 export function formatVip(vip: VipAddress): string {
   return `${vip.address.text}/${vip.prefix}`;
 }
-
-/** Longest prefix an address of this family takes. */
-export function maxPrefix(address: IpAddress): number {
-  return address.family === 4 ? 32 : 128;
-}

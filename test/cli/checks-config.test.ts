@@ -126,3 +126,17 @@ describe('[check NAME] sections', () => {
     );
   });
 });
+
+describe('reload sameness with checks', () => {
+  it('a [check] that only moved in the file leaves its vhosts unchanged; a changed interval does not', async () => {
+    const { sameVhostConfig } = await import('../../lib/config.js');
+    const text = ['interface = eth0', 'srcip = 10.1.1.1', 'pass = x', '[check nginx]', 'command = true', '[vhost web]', 'vhid = 1', 'addr = 10.1.1.50', 'track-check = nginx'].join('\n');
+    const moved = `# a comment that moves every line down\n\n${text}`;
+    const before = configOf([`--config=${FILE}`], { [FILE]: text }).vhosts[0]!;
+    const after = configOf([`--config=${FILE}`], { [FILE]: moved }).vhosts[0]!;
+    expect(before.checks[0]!.origin).not.toBe(after.checks[0]!.origin);
+    expect(sameVhostConfig(before, after)).toBe(true);
+    const slower = configOf([`--config=${FILE}`], { [FILE]: text.replace('command = true', 'command = true\ninterval = 5') }).vhosts[0]!;
+    expect(sameVhostConfig(before, slower)).toBe(false);
+  });
+});
