@@ -1,4 +1,5 @@
 import type { IpAddress, VipAddress } from './net/address.js';
+import type { Protocol } from './state/rules.js';
 
 /**
  * The daemon's configuration, as the CLI hands it over: parsed once, validated, frozen.
@@ -73,11 +74,26 @@ export interface VhostConfig {
   readonly srcip: IpAddress;
   /** Destination group of adverts (ucarp -m; default 224.0.0.18). */
   readonly mcast: IpAddress;
-  /** Virtual host id, 1..255 (ucarp -v); unique per interface. */
+  /** Virtual host id, 1..255 (ucarp -v; VRRP's virtual_router_id); unique per interface. */
   readonly vhid: number;
-  /** HMAC key: 1..19 bytes. Never logged. */
+  /** carp (default), vrrp2 or vrrp3 (--protocol). */
+  readonly protocol: Protocol;
+  /**
+   * CARP: the HMAC key, 1..19 bytes. VRRPv2: the PASS password, 0..8 bytes (empty: no
+   * authentication); VRRPv3: empty. Never logged.
+   */
   readonly password: Buffer;
-  /** Take over from a slower master at once (ucarp -P). */
+  /** VRRP: 1..255 (255: the address owner). Unused by CARP. */
+  readonly priority: number;
+  /** VRRP: the advert interval in centiseconds (v2: whole seconds × 100). Unused by CARP. */
+  readonly advertIntCs: number;
+  /** Unicast (--peer): adverts go to these addresses and only theirs are accepted; empty: multicast. */
+  readonly peers: readonly IpAddress[];
+  /** keepalived's `state MASTER`: claim at start without waiting (--initial-state=master). */
+  readonly initialMaster: boolean;
+  /** VRRPv3: send the checksum without the IPv4 pseudo-header (keepalived's v3_checksum_as_v2). */
+  readonly v3ChecksumAsV2: boolean;
+  /** Take over from a slower (VRRP: lower-priority) master at once (ucarp -P; on by default for VRRP). */
   readonly preempt: boolean;
   /** Do not run the down-script when entering BACKUP at start (ucarp -n). */
   readonly neutral: boolean;

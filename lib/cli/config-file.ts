@@ -48,7 +48,7 @@ import { LONG_SPELLINGS, type LongMatch, type Occurrence } from './getopt.js';
 import { takesValue } from './options.js';
 
 /** Options that make no sense inside a config file. */
-const NOT_IN_FILE = new Set(['help', 'version', 'config']);
+const NOT_IN_FILE = new Set(['help', 'version', 'config', 'keepalived-conf', 'print-config']);
 
 /**
  * Options that set up the process rather than one virtual host: allowed before the first

@@ -14,7 +14,7 @@ function helpLine(option: OptionSpec): string {
   ];
   const spellings =
     option.negatable === true
-      ? `--${option.name}, --no-${option.name}`
+      ? `--${option.name}, --no-${option.name}${others.length > 0 ? ` (${others.join(', ')})` : ''}`
       : `--${option.name}${value}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
   return `${spellings}: ${option.description}`;
 }

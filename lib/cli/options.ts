@@ -88,7 +88,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'preempt',
     short: 'P',
-    description: 'take over from a slower master instead of waiting for it to fail',
+    negatable: true,
+    description:
+      'take over from a slower (VRRP: lower-priority) master instead of waiting for it to fail; on by default for VRRP, --no-preempt is keepalived\'s nopreempt',
   },
   {
     name: 'neutral',
@@ -297,6 +299,54 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '0',
     expects: 'a number of seconds from 0 to 3600',
     description: 'after start and after FAULT, wait this long before preempting a slower master (default 0)',
+  },
+  {
+    name: 'protocol',
+    placeholder: 'proto',
+    default: 'carp',
+    expects: 'carp, vrrp2 or vrrp3',
+    description: 'election protocol: carp (ucarp\'s, default), vrrp2 (keepalived\'s default) or vrrp3',
+  },
+  {
+    name: 'priority',
+    placeholder: 'n',
+    default: '100',
+    expects: 'an integer from 1 to 255 (255: the address owner)',
+    description: 'VRRP: this node\'s priority, the higher wins (default 100); CARP uses --advbase/--advskew',
+  },
+  {
+    name: 'advert-int',
+    placeholder: 'seconds',
+    default: '1',
+    expects: 'VRRPv2: whole seconds from 1 to 255; VRRPv3: 0.01 to 40.95 seconds',
+    description: 'VRRP: seconds between adverts (default 1; VRRPv3 takes hundredths)',
+  },
+  {
+    name: 'peer',
+    placeholder: 'addr',
+    expects: 'a unicast IPv4 address of another node, not our own',
+    description: 'unicast (repeatable): send adverts to this node instead of the group and accept only the peers\' adverts',
+  },
+  {
+    name: 'initial-state',
+    placeholder: 'state',
+    default: 'backup',
+    expects: 'backup or master',
+    description: 'master: claim at start without waiting a master-down interval (keepalived\'s state MASTER); default backup',
+  },
+  {
+    name: 'v3-checksum-as-v2',
+    description: 'VRRPv3: checksum without the IPv4 pseudo-header, as keepalived\'s v3_checksum_as_v2 (both are accepted)',
+  },
+  {
+    name: 'keepalived-conf',
+    placeholder: 'file',
+    expects: 'a readable keepalived.conf',
+    description: 'run the VRRP part of a keepalived configuration (vrrp_instance, vrrp_script, vrrp_sync_group, ...)',
+  },
+  {
+    name: 'print-config',
+    description: 'with --keepalived-conf: print the equivalent carpd config file and exit',
   },
   {
     name: 'config',

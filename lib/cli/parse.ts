@@ -17,7 +17,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { defaultVhostName, type CheckConfig, type Config, type ProcessConfig, type TrackedInterface, type VhostConfig } from '../config.js';
-import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type VipAddress } from '../net/address.js';
+import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type IpAddress, type VipAddress } from '../net/address.js';
+import type { Protocol } from '../state/rules.js';
 import { isValidInterfaceName, labelProblem } from '../net/names.js';
 import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
 import { invalidValue, missingOption, UsageError } from './errors.js';
@@ -185,11 +186,14 @@ function checkAcrossVhosts(vhosts: readonly VhostConfig[], origins: ReadonlyMap<
   const byVip = new Map<string, VhostConfig>();
   const groups = new Map<string, VhostConfig>();
   for (const vhost of vhosts) {
-    const key = `${vhost.interface}/${vhost.vhid}`;
+    // CARP and VRRPv2 packets look alike (version 2, the id in the second byte), so the two
+    // share one id space per interface; VRRPv3's version byte keeps its ids apart.
+    const key = `${vhost.interface}/${vhost.protocol === 'vrrp3' ? 'v3' : 'v2'}/${vhost.vhid}`;
     const first = byVhid.get(key);
     if (first !== undefined) {
       throw new UsageError(
-        `${where(vhost)}: vhid ${vhost.vhid} is already used on ${vhost.interface} by [vhost ${first.name}] (${origins.get(first)}): a vhid is unique per interface`,
+        `${where(vhost)}: vhid ${vhost.vhid} is already used on ${vhost.interface} by [vhost ${first.name}] (${origins.get(first)}): a vhid is unique per interface` +
+          (first.protocol !== vhost.protocol ? ' (CARP and VRRPv2 share the id space: their packets look alike)' : ''),
       );
     }
     byVhid.set(key, vhost);
@@ -206,16 +210,24 @@ function checkAcrossVhosts(vhosts: readonly VhostConfig[], origins: ReadonlyMap<
       const leader = groups.get(vhost.group);
       if (leader === undefined) {
         groups.set(vhost.group, vhost);
-      } else if (leader.advbase !== vhost.advbase || leader.advskew !== vhost.advskew) {
+      } else if (groupClaim(leader) !== groupClaim(vhost)) {
         // Members that advertise differently can each be preferred on a different node: the
         // group would then be pulled to both sides in turn, forever.
+        const what = vhost.protocol === 'carp' && leader.protocol === 'carp' ? 'advbase and advskew' : 'protocol, priority and advert interval';
         throw new UsageError(
-          `${where(vhost)}: group ${vhost.group} needs one advbase and advskew for all its vhosts: ` +
-            `[vhost ${leader.name}] has advbase ${leader.advbase} advskew ${leader.advskew}, this one advbase ${vhost.advbase} advskew ${vhost.advskew}`,
+          `${where(vhost)}: group ${vhost.group} needs one ${what} for all its vhosts: ` +
+            `[vhost ${leader.name}] has ${groupClaim(leader)}, this one ${groupClaim(vhost)}`,
         );
       }
     }
   }
+}
+
+/** What the members of a group must advertise alike, in words. */
+function groupClaim(v: VhostConfig): string {
+  return v.protocol === 'carp'
+    ? `advbase ${v.advbase} advskew ${v.advskew}`
+    : `${v.protocol} priority ${v.priority} advert-int ${v.advertIntCs / 100}`;
 }
 
 function freezeConfig(process: ProcessConfig, vhosts: readonly VhostConfig[]): Config {
@@ -432,7 +444,31 @@ function buildVhostConfig(
     throw invalidValue('--interface', 'an existing network interface', iface);
   }
 
-  const srcipText = required(raw, 'srcip');
+  const protocolText = required(raw, 'protocol');
+  if (protocolText !== 'carp' && protocolText !== 'vrrp2' && protocolText !== 'vrrp3') {
+    throw invalidValue('--protocol', expectsOf('protocol'), protocolText);
+  }
+  const protocol: Protocol = protocolText;
+  const vrrp = protocol !== 'carp';
+  if (vrrp) {
+    for (const carpOnly of ['advbase', 'advskew', 'deadratio', 'passfile'] as const) {
+      if (raw.given(carpOnly)) {
+        throw new UsageError(
+          `--${carpOnly} is CARP's: a ${protocol} vhost takes --priority, --advert-int${carpOnly === 'passfile' ? ' and --pass (VRRPv2 PASS)' : ''} instead`,
+        );
+      }
+    }
+  } else {
+    for (const vrrpOnly of ['priority', 'advert-int', 'initial-state', 'v3-checksum-as-v2'] as const) {
+      if (raw.given(vrrpOnly)) {
+        throw new UsageError(`--${vrrpOnly} is VRRP's: add --protocol=vrrp2 or vrrp3, or use --advbase/--advskew for CARP`);
+      }
+    }
+  }
+
+  // VRRP nodes rarely name their address (keepalived takes the interface's first): neither
+  // need we. CARP keeps ucarp's rule, --srcip is required.
+  const srcipText = vrrp && !raw.given('srcip') ? (interfaceAddresses[0] ?? required(raw, 'srcip')) : required(raw, 'srcip');
   const srcip = parseIpv4(srcipText);
   if (srcip === undefined) {
     throw invalidValue('--srcip', 'a dotted-quad IPv4 address, like 10.1.1.1', srcipText);
@@ -456,7 +492,17 @@ function buildVhostConfig(
   }
 
   const vhid = integerOption(raw, 'vhid', 1, 255);
-  const password = readPassword(raw, system);
+  const password = vrrp ? readVrrpPassword(raw, protocol) : readPassword(raw, system);
+  const priority = integerOption(raw, 'priority', 1, 255);
+  const advertIntCs = readAdvertInterval(raw, protocol);
+  const initialText = required(raw, 'initial-state');
+  if (initialText !== 'backup' && initialText !== 'master') throw invalidValue('--initial-state', expectsOf('initial-state'), initialText);
+  if (raw.given('v3-checksum-as-v2') && protocol !== 'vrrp3') {
+    throw new UsageError('--v3-checksum-as-v2 is for --protocol=vrrp3: VRRPv2 always checksums the message alone');
+  }
+  const peers = readPeers(raw, occurrences, srcipText);
+  // VRRP preempts unless told not to (RFC 5798, keepalived); CARP only when told to (ucarp -P).
+  const preempt = raw.given('preempt') ? raw.flag('preempt') : vrrp;
 
   if (addrs.length === 0) {
     throw missingOption('--addr', expectsOf('addr'));
@@ -474,7 +520,7 @@ function buildVhostConfig(
 
   const advbase = integerOption(raw, 'advbase', 0, 255);
   const advskew = integerOption(raw, 'advskew', 0, 254);
-  if (advbase === 0 && advskew === 0) {
+  if (!vrrp && advbase === 0 && advskew === 0) {
     throw new UsageError('--advbase and --advskew cannot both be 0: the advertisement interval would be zero');
   }
   const deadratio = integerOption(raw, 'deadratio', 1, 1000);
@@ -516,8 +562,14 @@ function buildVhostConfig(
     srcip,
     mcast,
     vhid,
+    protocol,
     password,
-    preempt: raw.flag('preempt'),
+    priority,
+    advertIntCs,
+    peers,
+    initialMaster: initialText === 'master',
+    v3ChecksumAsV2: raw.flag('v3-checksum-as-v2'),
+    preempt,
     neutral: raw.flag('neutral'),
     vips,
     vipLabel,
@@ -536,7 +588,60 @@ function buildVhostConfig(
     ...health,
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
-  return Object.freeze({ ...vhost, vips: Object.freeze(vips) });
+  return Object.freeze({ ...vhost, vips: Object.freeze(vips), peers: Object.freeze(peers) });
+}
+
+/** keepalived's auth_pass limit: the 8 bytes of VRRPv2's auth data. */
+const MAX_VRRP_PASSWORD_BYTES = 8;
+
+/** VRRPv2: PASS authentication when --pass is given (at most 8 bytes), none otherwise; VRRPv3 has none. */
+function readVrrpPassword(raw: RawOptions, protocol: Protocol): Buffer {
+  const pass = raw.string('pass');
+  if (pass === undefined) return Buffer.alloc(0);
+  if (protocol === 'vrrp3') {
+    throw new UsageError('--pass cannot be used with --protocol=vrrp3: VRRPv3 has no authentication (RFC 5798)');
+  }
+  const password = Buffer.from(pass, 'utf8');
+  if (password.length === 0 || password.length > MAX_VRRP_PASSWORD_BYTES || password.includes(0)) {
+    throw new UsageError(
+      `--pass must be a VRRPv2 PASS password of 1 to ${MAX_VRRP_PASSWORD_BYTES} bytes without NUL (keepalived's auth_pass), got ${password.length} bytes`,
+    );
+  }
+  return password;
+}
+
+/** --advert-int in centiseconds: whole seconds 1..255 for VRRPv2, 0.01..40.95 s for VRRPv3. */
+function readAdvertInterval(raw: RawOptions, protocol: Protocol): number {
+  const text = required(raw, 'advert-int');
+  if (protocol === 'vrrp2') {
+    const seconds = parseDecimalInteger(text, 1, 255);
+    if (seconds === undefined) throw invalidValue('--advert-int', 'whole seconds from 1 to 255 for VRRPv2 (VRRPv3 takes hundredths)', text);
+    return seconds * 100;
+  }
+  const match = /^([0-9]{1,2})(?:\.([0-9]{1,2}))?$/.exec(text);
+  const cs = match === null ? NaN : Number(match[1]) * 100 + Number((match[2] ?? '0').padEnd(2, '0'));
+  if (!Number.isInteger(cs) || cs < 1 || cs > 4095) {
+    throw invalidValue('--advert-int', protocol === 'vrrp3' ? 'a number of seconds from 0.01 to 40.95 for VRRPv3' : expectsOf('advert-int'), text);
+  }
+  return cs;
+}
+
+/** Every --peer: unicast addresses of other nodes, each once, none our own. */
+function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], srcip: string): IpAddress[] {
+  const given = occurrences.some((o) => o.option.name === 'peer')
+    ? allValues(occurrences, 'peer').map(({ value }) => value)
+    : raw.given('peer')
+      ? [raw.string('peer')!]
+      : [];
+  const peers: IpAddress[] = [];
+  for (const text of given) {
+    const peer = parseIpv4(text);
+    if (peer === undefined || !isUnicastHost(peer)) throw invalidValue('--peer', expectsOf('peer'), text);
+    if (text === srcip) throw invalidValue('--peer', "another node's address, not our own --srcip", text);
+    if (peers.some((p) => sameAddress(p, peer))) throw new UsageError(`--peer ${text} is given twice`);
+    peers.push(peer);
+  }
+  return peers;
 }
 
 /** One --addr value: an IPv4 host address with an optional prefix, not the host's own. */

@@ -17,6 +17,8 @@ export interface RawOptions {
   /** The last value given, else the table default, else undefined. */
   string(name: string): string | undefined;
   flag(name: string): boolean;
+  /** Whether the option was given at all (not just defaulted). */
+  given(name: string): boolean;
 }
 
 /**
@@ -28,9 +30,10 @@ export interface RawOptions {
 const VALUE_GUARD = '\u{E000}';
 
 /** Options yargs must not know: they are answered before yargs runs (see parse.ts). */
-const ANSWERED_EARLIER = new Set(['help', 'version', 'config']);
+const ANSWERED_EARLIER = new Set(['help', 'version', 'config', 'keepalived-conf', 'print-config']);
 
 export function readWithYargs(occurrences: readonly Occurrence[]): RawOptions {
+  const givenNames = new Set(occurrences.map((o) => o.option.name));
   const args = occurrences.map(({ option, negated, value }) => {
     if (value !== undefined) {
       return `--${option.name}=${VALUE_GUARD}${value}`;
@@ -88,6 +91,7 @@ export function readWithYargs(occurrences: readonly Occurrence[]): RawOptions {
     flag(name) {
       return parsed[name] === true;
     },
+    given: (name) => givenNames.has(name),
   };
 }
 
@@ -107,5 +111,6 @@ export function overlay(base: RawOptions, occurrences: readonly Occurrence[]): R
   return {
     string: (name) => (values.has(name) ? values.get(name) : base.string(name)),
     flag: (name) => flags.get(name) ?? base.flag(name),
+    given: (name) => values.has(name) || flags.has(name) || base.given(name),
   };
 }

@@ -34,8 +34,14 @@ export interface VhostSnapshot {
   /** The sync group (`group = NAME`), null when the vhost is in none. */
   readonly group: string | null;
   readonly linkUp: boolean;
+  /** carp, vrrp2 or vrrp3. */
+  readonly protocol: string;
+  /** CARP's timing (VRRP vhosts report the defaults, unused). */
   readonly advbase: number;
   readonly advskew: number;
+  /** VRRP: the configured priority and advert interval in seconds; null for CARP. */
+  readonly priority: number | null;
+  readonly advertInt: number | null;
   readonly advertsSent: number;
   readonly advertsReceived: number;
   readonly sendErrors: number;
@@ -47,9 +53,13 @@ export interface VhostSnapshot {
   readonly scriptRuns: Readonly<Record<string, number>>;
   /** Adverts from another node claiming MASTER on this vhid while we were MASTER (split-brain evidence). */
   readonly otherMasterHeard: number;
-  /** advskew added by failing weights (0: none) and the advskew advertised with it. */
+  /**
+   * What failing weights take off (CARP: advskew added; VRRP: priority subtracted; 0: none), and
+   * the advskew (CARP) or priority (VRRP) advertised with it; the other one is null.
+   */
   readonly demotion: number;
-  readonly advertisedAdvskew: number;
+  readonly advertisedAdvskew: number | null;
+  readonly advertisedPriority: number | null;
   /** Checks, tracked interfaces and track files this vhost follows, with their states. */
   readonly tracks: readonly TrackSnapshot[];
 }

@@ -9,7 +9,7 @@
  */
 import { errorText } from '../errors.js';
 import type { Logger, RateLimitedLog } from '../log.js';
-import { checkLinkPacket, DropCounters } from '../protocol/checks.js';
+import { checkLinkPacket, DropCounters, type LinkInputContext } from '../protocol/checks.js';
 import type { AdvertPort, TimerPort } from './ports.js';
 import { QUIET_DROPS, type VirtualHost } from './vhost.js';
 
@@ -55,9 +55,23 @@ export interface LinkDeps {
 /** After the interface was re-created: how often to retry opening the socket. */
 const REOPEN_RETRY_MS = 1000;
 
+/**
+ * The demultiplexer's key. CARP and VRRPv2 packets both start with version 2 and carry the id
+ * in their second byte, so they share one id space; VRRPv3 (version 3) has its own.
+ */
+function demuxKey(version: number, vhid: number): string {
+  return `${version === 3 ? 3 : 2}/${vhid}`;
+}
+
+function vhostKey(vhost: VirtualHost): string {
+  return demuxKey(vhost.config.protocol === 'vrrp3' ? 3 : 2, vhost.config.vhid);
+}
+
 export class Link {
-  private readonly byVhid = new Map<number, VirtualHost>();
+  private readonly byVhid = new Map<string, VirtualHost>();
   private readonly drops = new DropCounters();
+  /** Recomputed when a vhost comes or goes, not per datagram. */
+  private linkContext: LinkInputContext = this.inputContext();
   private socket: LinkSocket | undefined;
   private monitor: CarrierMonitor | undefined;
   private reopenTimer: unknown;
@@ -82,7 +96,8 @@ export class Link {
   }
 
   attach(vhost: VirtualHost): void {
-    this.byVhid.set(vhost.config.vhid, vhost);
+    this.byVhid.set(vhostKey(vhost), vhost);
+    this.linkContext = this.inputContext();
     // A vhost added by a reload may use a group the socket has not joined yet.
     try {
       this.socket?.join(vhost.config.mcast.text);
@@ -92,14 +107,15 @@ export class Link {
   }
 
   detach(vhost: VirtualHost): void {
-    if (this.byVhid.get(vhost.config.vhid) === vhost) this.byVhid.delete(vhost.config.vhid);
+    if (this.byVhid.get(vhostKey(vhost)) === vhost) this.byVhid.delete(vhostKey(vhost));
+    this.linkContext = this.inputContext();
   }
 
-  /** The port a vhost sends through: its group, on whatever socket is open now. */
-  advertPort(group: string): () => AdvertPort | undefined {
+  /** The port a vhost sends through, on whatever socket is open now. */
+  advertPort(): () => AdvertPort | undefined {
     return () => {
       const socket = this.socket;
-      return socket === undefined ? undefined : { send: (datagram) => socket.send(datagram, group) };
+      return socket === undefined ? undefined : { send: (datagram, to) => socket.send(datagram, to) };
     };
   }
 
@@ -154,7 +170,7 @@ export class Link {
   /** One received datagram. Nothing a packet carries may escape this handler. */
   receive(datagram: Buffer): void {
     try {
-      const result = checkLinkPacket(datagram, { isOwnAddress: (src) => this.isOwn(src) });
+      const result = checkLinkPacket(datagram, this.linkContext);
       if (!result.ok) {
         this.drops.increment(result.reason);
         if (QUIET_DROPS.has(result.reason)) {
@@ -164,11 +180,12 @@ export class Link {
         }
         return;
       }
-      // 7. The vhid picks the vhost; another vhid is another virtual host on the segment.
-      const vhost = this.byVhid.get(result.advert.vhid);
+      // 7. The version and vhid pick the vhost; another vhid is another virtual host on the
+      //    segment.
+      const vhost = this.byVhid.get(demuxKey(result.version, result.vhid));
       if (vhost === undefined) {
         this.drops.increment('other-vhid');
-        this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.advert.vhid}, ours ${this.vhidList()}`);
+        this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.vhid}, ours ${this.vhidList()}`);
         return;
       }
       vhost.receive(result);
@@ -194,8 +211,23 @@ export class Link {
     return false;
   }
 
+  /**
+   * What the link checks need to know of its vhosts. A link of CARP vhosts only checks exactly
+   * as before VRRP existed; VRRP vhosts widen the versions and move the length rule to the vhost.
+   */
+  private inputContext(): LinkInputContext {
+    let carpOnly = true;
+    const versions = new Set<number>();
+    for (const vhost of this.byVhid.values()) {
+      if (vhost.config.protocol !== 'carp') carpOnly = false;
+      versions.add(vhost.config.protocol === 'vrrp3' ? 3 : 2);
+    }
+    if (versions.size === 0) versions.add(2);
+    return { isOwnAddress: (src) => this.isOwn(src), versions, carpOnly };
+  }
+
   private vhidList(): string {
-    const vhids = [...this.byVhid.keys()].sort((a, b) => a - b);
+    const vhids = [...new Set([...this.byVhid.values()].map((v) => v.config.vhid))].sort((a, b) => a - b);
     return vhids.length <= 8 ? vhids.join(', ') : `${vhids.slice(0, 8).join(', ')}, ... (${vhids.length})`;
   }
 

@@ -40,7 +40,7 @@ export interface HostPort {
   close(): Promise<void>;
 }
 
-/** Where a vhost's adverts go: its link's socket. */
+/** Where a vhost's adverts go: its link's socket, to the group or (unicast) to each peer. */
 export interface AdvertPort {
-  send(datagram: Buffer): Promise<void>;
+  send(datagram: Buffer, to: string): Promise<void>;
 }

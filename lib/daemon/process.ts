@@ -167,7 +167,7 @@ class Daemon implements ControlTarget {
       clock: monotonic,
       timers: realTimers,
       host: createHostPort(config, log, this.batcher, (kind, outcome) => vhost?.recordScript(kind, outcome)),
-      adverts: link.advertPort(config.mcast.text),
+      adverts: link.advertPort(),
       log,
       debug: this.config.process.debug,
       limited: new RateLimitedLog(log, monotonic),

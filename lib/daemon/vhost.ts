@@ -10,14 +10,12 @@ import { errorText } from '../errors.js';
 import type { ScriptKind, ScriptOutcome } from '../host/scripts.js';
 import type { Logger, RateLimitedLog } from '../log.js';
 import { formatVip } from '../net/address.js';
-import { buildAdvertisement, CARP_TTL, IPPROTO_CARP, IPTOS_LOWDELAY } from '../protocol/carp.js';
-import { checkVhostPacket, DROP_REASONS, DropCounters, type DropReason, type LinkAccepted, type VhostInputContext } from '../protocol/checks.js';
-import { isBowOut } from '../protocol/constants.js';
+import { DROP_REASONS, DropCounters, type DropReason, type LinkAccepted } from '../protocol/checks.js';
 import { AdvertCounter } from '../protocol/counter.js';
-import { digestAddresses } from '../protocol/hmac.js';
-import { encodeIpv4Header } from '../protocol/ipv4.js';
+import { vhostWire, type VhostWire } from '../protocol/wire.js';
 import type { Clock } from '../state/clock.js';
-import { CarpMachine, type Effect, type MachineEvent, type TimerName } from '../state/machine.js';
+import { CarpMachine, type Claim, type Effect, type MachineEvent, type TimerName } from '../state/machine.js';
+import { carpRules, isVrrpClaim, vrrpRules, type ElectionRules } from '../state/rules.js';
 import type { AdvertPort, HostPort, TimerPort } from './ports.js';
 
 /** Drop reasons that are normal on a shared segment and only interesting with --debug. */
@@ -54,8 +52,10 @@ export class VirtualHost {
   readonly machine: CarpMachine;
   private readonly counter: AdvertCounter;
   private readonly drops = new DropCounters();
-  private readonly inputContext: VhostInputContext;
-  private readonly digestVips: Buffer;
+  private readonly wire: VhostWire;
+  readonly rules: ElectionRules;
+  /** Senders whose VIP list differs from ours, each logged once (as keepalived does). */
+  private readonly mismatchLogged = new Set<string>();
   private readonly timers = new Map<TimerName, unknown>();
   /** VIP, ARP and script work runs one step at a time, in the order the machine asked. */
   private hostQueue: Promise<unknown> = Promise.resolve();
@@ -79,12 +79,15 @@ export class VirtualHost {
   ) {
     this.since = ports.wallClock();
     this.counter = new AdvertCounter(ports.randomCounter());
+    this.rules =
+      config.protocol === 'carp'
+        ? carpRules({ advbase: config.advbase, advskew: config.advskew, deadratio: config.deadratio })
+        : vrrpRules({ version: config.protocol === 'vrrp3' ? 3 : 2, priority: config.priority, intervalCs: config.advertIntCs });
     this.machine = new CarpMachine(
       {
-        advbase: config.advbase,
-        advskew: config.advskew,
-        deadratio: config.deadratio,
+        rules: this.rules,
         preempt: config.preempt,
+        initialMaster: config.initialMaster,
         neutral: config.neutral,
         downScriptOnExit: config.shutdown,
         preemptDelayMs: config.preemptDelayMs,
@@ -92,13 +95,7 @@ export class VirtualHost {
       },
       ports.clock,
     );
-    this.digestVips = digestAddresses(config.vips.map((vip) => vip.address));
-    this.inputContext = {
-      group: config.mcast.int,
-      vhid: config.vhid,
-      password: config.password,
-      vip: this.digestVips,
-    };
+    this.wire = vhostWire(config);
   }
 
   get name(): string {
@@ -154,7 +151,7 @@ export class VirtualHost {
   /** An advert for our vhid that passed the link's checks. Nothing it carries may escape. */
   receive(accepted: LinkAccepted): void {
     try {
-      const result = checkVhostPacket(accepted, this.inputContext);
+      const result = this.wire.check(accepted);
       if (!result.ok) {
         this.drops.increment(result.reason);
         if (QUIET_DROPS.has(result.reason)) {
@@ -167,15 +164,17 @@ export class VirtualHost {
         return;
       }
       this.advertsReceived++;
-      const ad = result.advert;
       // As ucarp does: adopt the sender's counter (there is no replay protection in ucarp's
       // CARP, and counters that move together keep mixed groups consistent).
-      this.counter.adopt(ad.counter);
-      if (this.machine.currentState === 'MASTER' && !isBowOut(ad)) this.otherMasterHeard++;
-      if (this.ports.debug === true) {
-        this.ports.log.debug(`advert from ${result.src}: vhid ${ad.vhid} advbase ${ad.advbase} advskew ${ad.advskew} counter ${ad.counter}`);
+      if (result.counter !== undefined) this.counter.adopt(result.counter);
+      if (result.addressMismatch !== undefined && !this.mismatchLogged.has(result.src) && this.mismatchLogged.size < 64) {
+        // keepalived accepts such an advert and says so; once per sender is enough.
+        this.mismatchLogged.add(result.src);
+        this.ports.log.warn(`${result.src} ${result.addressMismatch}: check virtual_ipaddress / --addr on both nodes`);
       }
-      this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, advbase: ad.advbase, advskew: ad.advskew });
+      if (this.machine.currentState === 'MASTER' && !this.rules.isBowOut(result.claim)) this.otherMasterHeard++;
+      if (this.ports.debug === true) this.ports.log.debug(result.describe());
+      this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, claim: result.claim });
     } catch (error) {
       this.ports.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
@@ -193,7 +192,7 @@ export class VirtualHost {
     const host = this.ports.host;
     switch (effect.type) {
       case 'sendAdvert':
-        void this.sendAdvert(effect.advbase, effect.advskew);
+        void this.sendAdvert(effect.claim);
         break;
       case 'addVip':
         if (c.manageVip) {
@@ -298,26 +297,17 @@ export class VirtualHost {
     });
   }
 
-  private async sendAdvert(advbase: number, advskew: number): Promise<void> {
+  private async sendAdvert(claim: Claim): Promise<void> {
     const c = this.config;
     const adverts = this.ports.adverts();
     if (adverts === undefined) return;
     const counter = this.counter.next();
-    const payload = buildAdvertisement({ vhid: c.vhid, advbase, advskew, counter, password: c.password, vip: this.digestVips });
-    const header = encodeIpv4Header({
-      tos: IPTOS_LOWDELAY,
-      id: this.ports.randomIpId(),
-      dontFragment: true,
-      ttl: CARP_TTL,
-      protocol: IPPROTO_CARP,
-      src: c.srcip.text,
-      dst: c.mcast.text,
-      payloadLength: payload.length,
-    });
+    // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
+    const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
     try {
-      await adverts.send(Buffer.concat([header, payload]));
+      await Promise.all(destinations.map((dst) => adverts.send(this.wire.encode(claim, dst, this.ports.randomIpId(), counter), dst.text)));
       this.advertsSent++;
-      if (this.ports.debug === true) this.ports.log.debug(`advert sent: advbase ${advbase} advskew ${advskew} counter ${counter}`);
+      if (this.ports.debug === true) this.ports.log.debug(`advert sent: ${this.rules.describe(claim)}${c.protocol === 'carp' ? ` counter ${counter}` : ''}`);
     } catch (error) {
       this.sendErrors++;
       this.ports.limited.warn('send-error', `cannot send advert on ${c.interface}: ${errorText(error)}`);
@@ -338,7 +328,7 @@ export class VirtualHost {
       const effects = this.machine.handle({ type: 'shutdown' });
       const sends: Promise<void>[] = [];
       for (const effect of effects) {
-        if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.advbase, effect.advskew));
+        if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.claim));
         else this.apply(effect);
       }
       await Promise.all(sends);
@@ -408,8 +398,11 @@ export class VirtualHost {
       lastTransition: this.lastTransition,
       group: c.group ?? null,
       linkUp: s.linkUp,
+      protocol: c.protocol,
       advbase: c.advbase,
       advskew: c.advskew,
+      priority: c.protocol === 'carp' ? null : c.priority,
+      advertInt: c.protocol === 'carp' ? null : c.advertIntCs / 100,
       advertsSent: this.advertsSent,
       advertsReceived: this.advertsReceived,
       sendErrors: this.sendErrors,
@@ -418,7 +411,8 @@ export class VirtualHost {
       scriptRuns: { ...this.scriptCounts },
       otherMasterHeard: this.otherMasterHeard,
       demotion: s.demotion,
-      advertisedAdvskew: s.advertisedAdvskew,
+      advertisedAdvskew: isVrrpClaim(s.claim) ? null : s.claim.advskew,
+      advertisedPriority: isVrrpClaim(s.claim) ? s.claim.priority : null,
       tracks: [...tracks],
     };
   }

@@ -48,6 +48,16 @@
  * datagram, the link's demultiplexer does 7, checkVhostPacket runs 8 to 10 for that vhost;
  * checkPacket is the whole pipeline for one vhost.
  *
+ * VRRP shares protocol 112, the group and the first byte 0x21 (VRRPv2); VRRPv3 starts 0x31. So
+ * the link checks (1 to 6) are common: any payload of at least 8 bytes, version 2 or 3, type 1.
+ * The version and the vhid (VRRP's VRID) pick the vhost: a version-2 packet goes to the CARP or
+ * VRRPv2 vhost with that id (one link cannot carry both with one id: their packets look alike),
+ * a version-3 packet to the VRRPv3 one. The CARP length rule (exactly 36 bytes) is the CARP
+ * vhost's first check; checkVrrpPacket (vrrp-checks.ts) holds VRRP's.
+ *
+ * Unicast (--peer): the TTL rule is for multicast adverts; one addressed to us is checked by the
+ * vhost, which accepts it from its listed peers only (see vrrp-checks.ts, checkDestination).
+ *
  * `checkPacket` never throws for any packet bytes; it returns a reason with a short detail
  * for the log. The detail never contains the password.
  */
@@ -76,10 +86,19 @@ export const DROP_REASONS = [
   'bad-type',
   'other-vhid',
   'other-group',
+  'unknown-peer',
   'bad-checksum',
   'bad-digest',
+  'bad-auth',
+  'bad-interval',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
+
+/** The reasons only VRRP's checks give (no CARP packet can be dropped for them). */
+export const VRRP_ONLY_DROPS: ReadonlySet<DropReason> = new Set(['bad-auth', 'bad-interval']);
+
+/** The smallest payload any advert of ours has: VRRP's fixed 8-byte header. */
+const MIN_PAYLOAD = 8;
 
 /**
  * What the link-level checks (1 to 6) need: which sources are our own. One interface carries
@@ -87,16 +106,41 @@ export type DropReason = (typeof DROP_REASONS)[number];
  */
 export interface LinkInputContext {
   isOwnAddress(srcInt: number): boolean;
+  /**
+   * The versions some vhost on the link speaks: 2 (CARP, VRRPv2), 3 (VRRPv3). Default {2}.
+   * Others are 'bad-version' here, before the vhid is looked at.
+   */
+  versions?: ReadonlySet<number>;
+  /**
+   * Every vhost on the link is CARP: then the link applies CARP's exact 36-byte rule itself,
+   * right after the IPv4 structure, where ucarp and OpenBSD check the length.
+   */
+  carpOnly?: boolean;
+}
+
+const CARP_VERSIONS: ReadonlySet<number> = new Set([CARP_VERSION]);
+
+/**
+ * Unicast (--peer): adverts go to each peer and only theirs are accepted. Empty: multicast.
+ * Shared by the CARP and VRRP vhost checks.
+ */
+export interface DestinationContext {
+  /** The multicast group this vhost listens on (--mcast), unsigned 32-bit. */
+  group: number;
+  /** Our own address (--srcip): a unicast advert's destination. */
+  srcip: number;
+  /** The peers' addresses; empty for multicast. */
+  peers: ReadonlySet<number>;
 }
 
 /** What the per-vhost checks (8 to 10) need, once the vhid has picked the vhost. */
-export interface VhostInputContext {
-  /** The multicast group this vhost listens on (--mcast), unsigned 32-bit. */
-  group: number;
+export interface VhostInputContext extends Omit<DestinationContext, 'srcip' | 'peers'> {
   vhid: number;
   password: Uint8Array;
   /** The vhost's VIPs as the digest covers them (hmac.ts digestAddresses): 4 bytes each. */
   vip: Uint8Array;
+  srcip?: number;
+  peers?: ReadonlySet<number>;
 }
 
 /** The whole pipeline for one vhost, as a single-vhost daemon (and its tests) see it. */
@@ -105,32 +149,40 @@ export interface InputContext extends VhostInputContext {
   srcip: number;
 }
 
-/** A datagram that passed checks 1 to 6: well-formed CARP v2 from someone else on this link. */
+/** A datagram that passed checks 1 to 6: a well-formed advert of version 2 or 3 from someone else. */
 export interface LinkAccepted {
   readonly packet: Uint8Array;
   readonly ip: Ipv4Header;
   readonly payloadStart: number;
-  readonly advert: CarpAdvertisement;
+  readonly payloadLength: number;
+  /** 2: CARP or VRRPv2; 3: VRRPv3. */
+  readonly version: number;
+  /** CARP's vhid, VRRP's VRID: the second byte either way. */
+  readonly vhid: number;
 }
 
-export type LinkCheckResult = ({ ok: true } & LinkAccepted) | { ok: false; reason: DropReason; detail: string };
+export type LinkCheckResult = ({ ok: true } & LinkAccepted) | Drop;
 
-export type CheckResult =
-  | { ok: true; src: string; srcInt: number; ttl: number; advert: CarpAdvertisement }
-  | { ok: false; reason: DropReason; detail: string };
+export interface Drop {
+  ok: false;
+  reason: DropReason;
+  detail: string;
+}
 
-function drop(reason: DropReason, detail: string): { ok: false; reason: DropReason; detail: string } {
+export type CheckResult = { ok: true; src: string; srcInt: number; ttl: number; advert: CarpAdvertisement } | Drop;
+
+export function drop(reason: DropReason, detail: string): Drop {
   return { ok: false, reason, detail };
 }
 
-function hex16(n: number): string {
+export function hex16(n: number): string {
   return `0x${n.toString(16).padStart(4, '0')}`;
 }
 
 // VRRPv2 (keepalived) uses IP protocol 112, group 224.0.0.18 and the same first byte 0x21;
 // its packets are not 36 bytes long, so they end up here. Saying so saves the operator a search.
 function vrrpHint(firstByte: number | undefined): string {
-  return firstByte === 0x21 ? ' (VRRP, e.g. keepalived, uses the same protocol number and group)' : '';
+  return firstByte === 0x21 ? ' (VRRP, e.g. keepalived, uses the same protocol number and group; --protocol=vrrp2 speaks it)' : '';
 }
 
 type ParsedHeader = { header: Ipv4Header } | { rejected: LinkCheckResult };
@@ -147,6 +199,10 @@ function parseHeader(packet: Uint8Array): ParsedHeader {
     const reason: DropReason = error.kind === 'truncated' ? 'too-short' : 'not-carp';
     return { rejected: drop(reason, error.message) };
   }
+}
+
+function isMulticastInt(address: number): boolean {
+  return address >>> 28 === 0xe;
 }
 
 /**
@@ -169,17 +225,12 @@ export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): Link
   }
   const payloadLength = ip.totalLength - ip.headerLength;
   const payloadStart = ip.headerLength;
-  if (payloadLength < CARP_HEADER_LENGTH) {
-    return drop(
-      'too-short',
-      `from ${ip.src}: CARP payload ${payloadLength} bytes, need ${CARP_HEADER_LENGTH}${vrrpHint(packet[payloadStart])}`,
-    );
-  }
-  if (payloadLength > CARP_HEADER_LENGTH) {
-    return drop(
-      'too-long',
-      `from ${ip.src}: CARP payload ${payloadLength} bytes, expected ${CARP_HEADER_LENGTH}${vrrpHint(packet[payloadStart])}`,
-    );
+  const carpOnly = ctx.carpOnly ?? true;
+  if (carpOnly) {
+    const wrongLength = checkCarpLength(packet, ip, payloadStart, payloadLength);
+    if (wrongLength !== undefined) return wrongLength;
+  } else if (payloadLength < MIN_PAYLOAD) {
+    return drop('too-short', `from ${ip.src}: payload ${payloadLength} bytes, need ${CARP_HEADER_LENGTH} (CARP) or at least ${MIN_PAYLOAD} (VRRP)`);
   }
 
   // 2. Our own adverts, looped back.
@@ -187,8 +238,9 @@ export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): Link
     return drop('own-packet', `source ${ip.src} is our own address`);
   }
 
-  // 3. On-link proof.
-  if (ip.ttl !== CARP_TTL) {
+  // 3. On-link proof, for the adverts that go to a group. A unicast advert's TTL is the
+  //    vhost's to judge: it knows its peers (checkDestination).
+  if (isMulticastInt(ip.dstInt) && ip.ttl !== CARP_TTL) {
     return drop('bad-ttl', `from ${ip.src}: TTL ${ip.ttl}, expected ${CARP_TTL}`);
   }
 
@@ -197,26 +249,66 @@ export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): Link
     return drop('bad-ip-checksum', `from ${ip.src}: IPv4 header checksum ${hex16(ip.checksum)} does not verify`);
   }
 
-  // The length checks above guarantee the 36 bytes are there.
-  const advert = decodeAdvertisement(packet, payloadStart);
-
-  // 5, 6. Version and type.
-  if (advert.version !== CARP_VERSION) {
-    return drop('bad-version', `from ${ip.src}: CARP version ${advert.version}, expected ${CARP_VERSION}`);
+  // 5, 6. Version and type: the first byte, the same place in CARP and VRRP.
+  const version = packet[payloadStart]! >> 4;
+  const type = packet[payloadStart]! & 0x0f;
+  const versions = ctx.versions ?? CARP_VERSIONS;
+  const kind = carpOnly ? 'CARP ' : '';
+  if (!versions.has(version)) {
+    const spoken = [...versions].sort().map((v) => (v === 3 ? '3 (VRRPv3)' : carpOnly ? String(v) : `${v} (CARP, VRRPv2)`)).join(' or ');
+    return drop('bad-version', `from ${ip.src}: ${kind}version ${version}, expected ${spoken}`);
   }
-  if (advert.type !== CARP_TYPE_ADVERTISEMENT) {
-    return drop('bad-type', `from ${ip.src}: CARP type ${advert.type}, expected ${CARP_TYPE_ADVERTISEMENT} (advertisement)`);
+  if (type !== CARP_TYPE_ADVERTISEMENT) {
+    return drop('bad-type', `from ${ip.src}: ${kind}type ${type}, expected ${CARP_TYPE_ADVERTISEMENT} (advertisement)`);
   }
-  return { ok: true, packet, ip, payloadStart, advert };
+  return { ok: true, packet, ip, payloadStart, payloadLength, version, vhid: packet[payloadStart + 1]! };
 }
 
-/** Checks 8 to 10, for the vhost the vhid picked. */
-export function checkVhostPacket(accepted: LinkAccepted, ctx: VhostInputContext): CheckResult {
-  const { packet, ip, payloadStart, advert } = accepted;
-  // 8. Someone else's group.
-  if (ip.dstInt !== ctx.group) {
-    return drop('other-group', `from ${ip.src}: destination ${ip.dst}, our group is ${intToIpv4(ctx.group >>> 0)}`);
+/**
+ * Where the advert was sent and by whom, for a multicast vhost (its group) or a unicast one
+ * (to us, from a listed peer). A unicast advert's TTL is not checked: keepalived and FreeBSD do
+ * not require 255 there, since a unicast peer may sit behind a router.
+ */
+export function checkDestination(ip: Ipv4Header, ctx: DestinationContext): Drop | undefined {
+  if (ctx.peers.size === 0) {
+    if (ip.dstInt !== ctx.group) {
+      return drop('other-group', `from ${ip.src}: destination ${ip.dst}, our group is ${intToIpv4(ctx.group >>> 0)}`);
+    }
+    return undefined;
   }
+  if (!ctx.peers.has(ip.srcInt)) {
+    return drop('unknown-peer', `from ${ip.src}: not one of our peers (--peer)`);
+  }
+  if (ip.dstInt !== ctx.srcip) {
+    return drop('other-group', `from ${ip.src}: destination ${ip.dst}, unicast adverts come to ${intToIpv4(ctx.srcip >>> 0)}`);
+  }
+  return undefined;
+}
+
+/** CARP over IPv4 is exactly 36 bytes (see the header comment). */
+function checkCarpLength(packet: Uint8Array, ip: Ipv4Header, payloadStart: number, payloadLength: number): Drop | undefined {
+  if (payloadLength < CARP_HEADER_LENGTH) {
+    return drop('too-short', `from ${ip.src}: CARP payload ${payloadLength} bytes, need ${CARP_HEADER_LENGTH}${vrrpHint(packet[payloadStart])}`);
+  }
+  if (payloadLength > CARP_HEADER_LENGTH) {
+    return drop('too-long', `from ${ip.src}: CARP payload ${payloadLength} bytes, expected ${CARP_HEADER_LENGTH}${vrrpHint(packet[payloadStart])}`);
+  }
+  return undefined;
+}
+
+/** Checks 8 to 10 for a CARP vhost (after its length rule, when the link did not apply it). */
+export function checkVhostPacket(accepted: LinkAccepted, ctx: VhostInputContext): CheckResult {
+  const { packet, ip, payloadStart, payloadLength } = accepted;
+  const wrongLength = checkCarpLength(packet, ip, payloadStart, payloadLength);
+  if (wrongLength !== undefined) return wrongLength;
+  if (accepted.version !== CARP_VERSION) {
+    return drop('bad-version', `from ${ip.src}: CARP version ${accepted.version}, expected ${CARP_VERSION}`);
+  }
+  const advert = decodeAdvertisement(packet, payloadStart);
+
+  // 8. Someone else's group (or, unicast, not from a peer of ours).
+  const misdirected = checkDestination(ip, { group: ctx.group, srcip: ctx.srcip ?? -1, peers: ctx.peers ?? new Set() });
+  if (misdirected !== undefined) return misdirected;
 
   // 9. CARP checksum over exactly the 36 bytes.
   if (internetChecksum(packet, payloadStart, payloadStart + CARP_HEADER_LENGTH) !== 0) {
@@ -234,11 +326,11 @@ export function checkVhostPacket(accepted: LinkAccepted, ctx: VhostInputContext)
 
 /** The whole pipeline, 1 to 10, for one vhost. */
 export function checkPacket(packet: Uint8Array, ctx: InputContext): CheckResult {
-  const link = checkLinkPacket(packet, { isOwnAddress: (src) => src === ctx.srcip });
+  const link = checkLinkPacket(packet, { isOwnAddress: (src) => src === ctx.srcip, carpOnly: true });
   if (!link.ok) return link;
   // 7. Another virtual host on the same link.
-  if (link.advert.vhid !== ctx.vhid) {
-    return drop('other-vhid', `from ${link.ip.src}: vhid ${link.advert.vhid}, ours is ${ctx.vhid}`);
+  if (link.vhid !== ctx.vhid) {
+    return drop('other-vhid', `from ${link.ip.src}: vhid ${link.vhid}, ours is ${ctx.vhid}`);
   }
   return checkVhostPacket(link, ctx);
 }

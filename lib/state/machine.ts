@@ -1,15 +1,16 @@
-import { BOW_OUT_ADVBASE, BOW_OUT_ADVSKEW, isBowOut } from '../protocol/constants.js';
 import type { Clock } from './clock.js';
-import { BackupVerdict, MasterVerdict, bowOutDelayMs, judgeMaster, judgeRivalMaster } from './election.js';
-import {
-  advertisementIntervalMs,
-  formatSeconds,
-  masterDownIntervalMs,
-  type AdvertTiming,
-} from './timing.js';
+import { BackupVerdict, MasterVerdict } from './election.js';
+import { CARP_BOW_OUT, type Claim, type ElectionRules } from './rules.js';
+import { formatSeconds } from './timing.js';
+
+export { MAX_DEMOTED_ADVSKEW } from './rules.js';
+export type { Claim } from './rules.js';
 
 /**
- * The CARP state machine: events in, effects out, time from an injected clock.
+ * The state machine of one virtual host, CARP or VRRP: events in, effects out, time from an
+ * injected clock. What differs between the protocols (what a node claims, who wins, how long a
+ * backup waits, what a leaving master sends) is asked of its ElectionRules (rules.ts); the
+ * states, timers, health, groups and effects are the same machine for both.
  *
  * It follows ucarp 1.5.2's rules (which follow OpenBSD's ip_carp.c) and adds what ucarp lacks:
  * a bow-out advert on clean exit and on SIGUSR2, exact timers, link handling without a 10 s
@@ -18,9 +19,6 @@ import {
  */
 
 export type CarpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
-
-/** FreeBSD's CARP_MAXSKEW: demotion never pushes the advertised advskew past this. */
-export const MAX_DEMOTED_ADVSKEW = 240;
 
 export type TimerName =
   /** MASTER: time to send the next advertisement (ip_carp.c's ad_tmo). */
@@ -42,20 +40,24 @@ export const STEP_DOWN_HOLD_MS = 3000;
 export const DELAYED_GARP_ADVERTS = 2;
 
 /** OpenBSD's bow-out advert: the slowest possible interval, which every backup treats as dead. */
-export const BOW_OUT: AdvertTiming = Object.freeze({ advbase: BOW_OUT_ADVBASE, advskew: BOW_OUT_ADVSKEW });
+export const BOW_OUT = CARP_BOW_OUT;
 
 export interface MachineConfig {
-  readonly advbase: number;
-  readonly advskew: number;
-  readonly deadratio: number;
+  /** The protocol's election rules (rules.ts: carpRules, vrrpRules). */
+  readonly rules: ElectionRules;
   readonly preempt: boolean;
+  /**
+   * keepalived's `state MASTER`: with the VRRP address owner's priority 255, claim at start
+   * without waiting a master-down interval (a better master heard later still wins).
+   */
+  readonly initialMaster?: boolean;
   /** Do not run the down-script when entering BACKUP at start. */
   readonly neutral: boolean;
   /** Run the down-script when a MASTER shuts down (ucarp --shutdown). */
   readonly downScriptOnExit: boolean;
   /** After start and after leaving FAULT, do not preempt for this long (keepalived's preempt_delay). */
   readonly preemptDelayMs?: number;
-  /** Our source address as an unsigned 32-bit number, for the equal-interval tie-break. */
+  /** Our source address as an unsigned 32-bit number, for the tie-break. */
   readonly srcAddress: number;
 }
 
@@ -65,8 +67,7 @@ export type MachineEvent =
       readonly type: 'advert';
       readonly src: string;
       readonly srcAddress: number;
-      readonly advbase: number;
-      readonly advskew: number;
+      readonly claim: Claim;
     }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'link'; readonly up: boolean }
@@ -94,7 +95,7 @@ export type MachineEvent =
   | { readonly type: 'shutdown' };
 
 export type Effect =
-  | { readonly type: 'sendAdvert'; readonly advbase: number; readonly advskew: number }
+  | { readonly type: 'sendAdvert'; readonly claim: Claim }
   | { readonly type: 'addVip' }
   | { readonly type: 'removeVip' }
   | { readonly type: 'garp' }
@@ -114,9 +115,9 @@ export interface MachineStatus {
   readonly linkUp: boolean;
   /** Held back by its sync group (a peer's link is down). */
   readonly groupHeld: boolean;
-  /** The advskew added by failing weights (0: none), and the advskew advertised with it. */
+  /** What failing weights take off the claim (0: none), and the claim advertised with it. */
   readonly demotion: number;
-  readonly advertisedAdvskew: number;
+  readonly claim: Claim;
   /** Waiting for a weight-0 check's first result before contending. */
   readonly healthPending: boolean;
   readonly steppingDown: boolean;
@@ -148,7 +149,9 @@ export class CarpMachine {
   /** Set between a master's bow-out and the end of our bow-out wait. */
   private bowedOut: { from: string; at: number } | undefined;
   private effects: Effect[] = [];
-  private readonly configured: AdvertTiming;
+  /** The last master heard: VRRPv3 backups time out on its interval. */
+  private lastMasterClaim: Claim | undefined;
+  private readonly rules: ElectionRules;
   /** Sum of the failing weights of checks and tracked interfaces/files (0: healthy). */
   private demotion = 0;
   /** A weight-0 check has not reported yet: no claim until it has (no false FAULT, no blind claim at boot). */
@@ -160,18 +163,15 @@ export class CarpMachine {
     private readonly config: MachineConfig,
     private readonly clock: Clock,
   ) {
-    this.configured = { advbase: config.advbase, advskew: config.advskew };
+    this.rules = config.rules;
   }
 
   /**
-   * The timing this node advertises and elects with: the configured one, or demoted by failing
-   * checks — advskew + demotion, capped at 240 as FreeBSD caps demotion (DEMOTE_ADVSKEW), never
-   * below the configured advskew.
+   * The claim this node advertises and elects with: the configured one, or demoted by failing
+   * checks (CARP: a longer advskew, VRRP: a lower priority; rules.ts).
    */
-  private get own(): AdvertTiming {
-    if (this.demotion === 0) return this.configured;
-    const advskew = Math.max(this.configured.advskew, Math.min(this.configured.advskew + this.demotion, MAX_DEMOTED_ADVSKEW));
-    return { advbase: this.configured.advbase, advskew };
+  private get own(): Claim {
+    return this.rules.claim(this.demotion);
   }
 
   get currentState(): CarpState {
@@ -184,12 +184,12 @@ export class CarpMachine {
       linkUp: this.linkUp,
       groupHeld: this.groupHeld,
       demotion: this.demotion,
-      advertisedAdvskew: this.own.advskew,
+      claim: this.own,
       healthPending: this.healthPending,
       steppingDown: this.deadlines.has('stepDownTimer'),
       stopped: this.stopped,
-      advertisementIntervalMs: advertisementIntervalMs(this.own),
-      masterDownIntervalMs: masterDownIntervalMs(this.own, this.config.deadratio),
+      advertisementIntervalMs: this.rules.advertIntervalMs(this.own),
+      masterDownIntervalMs: this.rules.masterDownMs(this.own, this.lastMasterClaim),
       lastMaster: this.lastMaster,
     };
   }
@@ -249,6 +249,13 @@ export class CarpMachine {
     if (this.state !== 'INIT') return;
     this.linkUp = linkUp;
     this.preemptAllowedAt = this.clock.now() + (this.config.preemptDelayMs ?? 0);
+    // VRRP's address owner with keepalived's `state MASTER` takes over at once (RFC 5798
+    // 6.4.1; keepalived treats `state MASTER` of any other priority as BACKUP, and so does
+    // carpd); a better master heard afterwards still wins the election.
+    if (linkUp && !this.healthPending && this.rules.owner && this.config.initialMaster === true) {
+      this.becomeMaster('start: address owner (priority 255) in initial state MASTER');
+      return;
+    }
     // As in ucarp, INIT lasts no time: a node starts as BACKUP and must hear nothing for a
     // whole master-down interval before it claims the address.
     this.setState('BACKUP', linkUp ? 'start' : 'start, link down: waiting for carrier');
@@ -263,23 +270,35 @@ export class CarpMachine {
       return;
     }
     const now = this.clock.now();
-    const theirs: AdvertTiming = { advbase: ad.advbase, advskew: ad.advskew };
-    const bowingOut = isBowOut(ad);
+    const theirs = ad.claim;
+    const rules = this.rules;
+    const describe = (c: Claim): string => rules.describe(c);
 
     if (this.state === 'MASTER') {
-      if (bowingOut) {
+      if (rules.isBowOut(theirs)) {
         this.log('debug', `master ${ad.src} bowed out; we stay MASTER`);
+        // VRRP: a master hearing priority 0 advertises at once (RFC 5798 6.4.3), so backups
+        // that were about to claim after their skew time hear that a master is still here.
+        if (rules.reassertWith === 'advert') this.sendAdvert(this.own);
         return;
       }
-      const verdict = judgeRivalMaster(this.own, this.config.srcAddress, theirs, ad.srcAddress);
+      const verdict = rules.judgeRival(this.own, this.config.srcAddress, theirs, ad.srcAddress);
       if (verdict === MasterVerdict.Yield) {
         this.lastAdvertAt = now;
         this.lastMaster = ad.src;
+        this.lastMasterClaim = theirs;
         // As ucarp does: one more advert so the preferred master knows it must (re)assert
         // itself, then step back.
         this.sendAdvert(this.own);
         this.setState('BACKUP', `preferred master ${ad.src} advertised ${describe(theirs)}`);
         this.setRun();
+      } else if (rules.reassertWith === 'advert') {
+        // VRRP, as keepalived does: answer a weaker master with an advert at once (it yields on
+        // it) and re-announce the VIPs, now and a couple of adverts later.
+        this.log('warn', `non-preferred master ${ad.src} advertising ${describe(theirs)}: advertising at once, re-sending gratuitous ARP`);
+        this.sendAdvert(this.own);
+        this.effects.push({ type: 'garp' });
+        this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
       } else {
         // As ucarp does, a master that hears a slower master re-announces the VIP, now and
         // again a couple of adverts later, so clients that followed the other one come back.
@@ -293,6 +312,7 @@ export class CarpMachine {
     // BACKUP
     this.lastAdvertAt = now;
     this.lastMaster = ad.src;
+    if (!rules.isBowOut(theirs)) this.lastMasterClaim = theirs;
     if (this.deadlines.has('stepDownTimer') || this.groupHeld) {
       // Stepping down on request, or held by the group: hear the master but do not contend.
       return;
@@ -302,16 +322,16 @@ export class CarpMachine {
       return;
     }
     const preempt = this.config.preempt && now >= this.preemptAllowedAt;
-    const verdict = judgeMaster(this.own, this.config.deadratio, preempt, theirs, bowingOut);
+    const verdict = rules.judgeMaster(this.own, preempt, theirs);
     switch (verdict) {
       case BackupVerdict.Preempt:
-        this.becomeMaster(`preempting slower master ${ad.src} ${describe(theirs)}`);
+        this.becomeMaster(`preempting ${rules.protocol === 'carp' ? 'slower' : 'lower-priority'} master ${ad.src} ${describe(theirs)}`);
         break;
       case BackupVerdict.MasterTimingOut:
         this.becomeMaster(`master ${ad.src} advertises too slowly ${describe(theirs)}`);
         break;
       case BackupVerdict.BowOut: {
-        const delayMs = bowOutDelayMs(this.own);
+        const delayMs = rules.bowOutDelayMs(this.own, this.lastMasterClaim ?? theirs);
         if (delayMs === 0) {
           this.becomeMaster(`master ${ad.src} bowed out`);
         } else {
@@ -350,7 +370,7 @@ export class CarpMachine {
         // re-arming from "now" would add each firing's lateness to every later advert (a busy
         // host drifted 1-3 ms per second). A firing that is already a whole interval late
         // starts the beat again from now rather than sending a burst to catch up.
-        this.arm('advertTimer', Math.max(0, due + advertisementIntervalMs(this.own) - now));
+        this.arm('advertTimer', Math.max(0, due + this.rules.advertIntervalMs(this.own) - now));
         break;
       case 'masterDownTimer': {
         if (this.state !== 'BACKUP') return;
@@ -401,7 +421,7 @@ export class CarpMachine {
   }
 
   private onHealth(e: Extract<MachineEvent, { type: 'health' }>): void {
-    const before = this.own.advskew;
+    const before = this.own;
     this.demotion = e.demotion;
     const wasPending = this.healthPending;
     this.healthPending = e.pending;
@@ -410,7 +430,7 @@ export class CarpMachine {
       if (this.state === 'MASTER' && this.linkUp) {
         // As on a clean stop: backups (ucarp included) take over without waiting for the
         // master-down interval.
-        this.sendAdvert(BOW_OUT);
+        this.sendAdvert(this.rules.bowOut(this.own));
       }
       this.setState('FAULT', e.reason);
       this.cancelAll();
@@ -422,9 +442,9 @@ export class CarpMachine {
       this.setRun();
       return;
     }
-    const after = this.own.advskew;
-    if (after !== before) {
-      this.log('info', `advertising advskew ${after}${this.demotion > 0 ? ` (${this.configured.advskew} + demotion ${this.demotion})` : ''}: ${e.reason}`);
+    const after = this.own;
+    if (this.rules.describe(after) !== this.rules.describe(before)) {
+      this.log('info', `advertising ${this.rules.describeDemoted(this.demotion)}: ${e.reason}`);
       // As FreeBSD's carp_demote_adj: advertise the new timing at once, so a preempting backup
       // takes over now rather than at our next advert.
       if (this.state === 'MASTER' && this.linkUp) this.sendAdvert(this.own);
@@ -452,7 +472,7 @@ export class CarpMachine {
     }
     // Unlike ucarp (which freezes for 3 s), bow out so a backup takes over at once, and keep
     // serving events during the hold.
-    this.sendAdvert(BOW_OUT);
+    this.sendAdvert(this.rules.bowOut(this.own));
     this.setState('BACKUP', reason);
     this.cancelAll();
     this.arm('stepDownTimer', STEP_DOWN_HOLD_MS);
@@ -462,9 +482,9 @@ export class CarpMachine {
     const wasMaster = this.state === 'MASTER';
     const bowOut = wasMaster && this.linkUp;
     if (bowOut) {
-      // OpenBSD's bow-out: backups (ucarp included) read an interval this slow as a dead master
-      // and take over without waiting for the master-down timer.
-      this.sendAdvert(BOW_OUT);
+      // OpenBSD's bow-out (VRRP: priority 0): backups, ucarp and keepalived included, take
+      // over without waiting for the master-down timer.
+      this.sendAdvert(this.rules.bowOut(this.own));
     }
     this.cancelAll();
     this.effects.push({ type: 'removeVip' });
@@ -512,12 +532,12 @@ export class CarpMachine {
     if (!this.linkUp || this.groupHeld || this.state === 'FAULT') return;
     if (this.state === 'MASTER') {
       this.cancel('masterDownTimer');
-      this.arm('advertTimer', beatDelayMs(this.clock.now(), advertisementIntervalMs(this.own)));
+      this.arm('advertTimer', beatDelayMs(this.clock.now(), this.rules.advertIntervalMs(this.own)));
     } else if (this.state === 'BACKUP') {
       this.cancel('advertTimer');
       this.bowedOut = undefined;
       this.listeningSince = this.clock.now();
-      this.arm('masterDownTimer', masterDownIntervalMs(this.own, this.config.deadratio));
+      this.arm('masterDownTimer', this.rules.masterDownMs(this.own, this.lastMasterClaim));
     }
   }
 
@@ -530,8 +550,8 @@ export class CarpMachine {
     this.setRun();
   }
 
-  private sendAdvert(t: AdvertTiming): void {
-    this.effects.push({ type: 'sendAdvert', advbase: t.advbase, advskew: t.advskew });
+  private sendAdvert(claim: Claim): void {
+    this.effects.push({ type: 'sendAdvert', claim });
   }
 
   private arm(timer: TimerName, delayMs: number): void {
@@ -568,8 +588,4 @@ export const BEAT_PHASES = 8;
  */
 export function beatDelayMs(now: number, intervalMs: number): number {
   return intervalMs - (now % (intervalMs / BEAT_PHASES));
-}
-
-function describe(t: AdvertTiming): string {
-  return `(advbase ${t.advbase}, advskew ${t.advskew})`;
 }

@@ -367,7 +367,7 @@ describe('invalid command lines', () => {
     [[...BASE, '--bogus=1'], ['unknown option --bogus']],
     [[...BASE, '-q'], ['unknown option -q']],
     [[...BASE, '-Pq'], ['unknown option -q']],
-    [[...BASE, '--no-preempt'], ['unknown option --no-preempt']],
+    [[...BASE, '--no-neutral'], ['unknown option --no-neutral']],
     [[...BASE, '--p=1'], ['--p is ambiguous', '--pass', '--passfile', '--preempt', '--pidfile']],
     [[...BASE, '--preempt=yes'], ['--preempt takes no value']],
     [[...BASE, '--pre=yes'], ['--preempt takes no value']],

@@ -97,7 +97,7 @@ describe('carpd status', () => {
       [
         'advbase', 'advertsReceived', 'advertsSent', 'advskew', 'drops', 'group', 'interface', 'lastTransition', 'linkUp',
         'master', 'name', 'otherMasterHeard', 'scriptRuns', 'sendErrors', 'since', 'srcip', 'state', 'transitions', 'vhid', 'vips',
-        'demotion', 'advertisedAdvskew', 'tracks',
+        'demotion', 'advertisedAdvskew', 'tracks', 'protocol', 'priority', 'advertInt', 'advertisedPriority',
       ].sort(),
     );
   });

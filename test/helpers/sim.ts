@@ -21,8 +21,16 @@ import type { CarpState, MachineConfig, MachineEvent } from '../../lib/state/mac
  * after every event, so `await sim.runFor(ms)` leaves every effect applied.
  */
 
-export interface SimVhostOptions extends Partial<Omit<MachineConfig, 'srcAddress'>> {
+export interface SimVhostOptions extends Partial<Omit<MachineConfig, 'srcAddress' | 'rules'>> {
   name?: string;
+  advbase?: number;
+  advskew?: number;
+  deadratio?: number;
+  protocol?: 'carp' | 'vrrp2' | 'vrrp3';
+  priority?: number;
+  /** VRRP interval in centiseconds (default 100). */
+  advertIntCs?: number;
+  peers?: string[];
   vhid?: number;
   vips?: string[];
   group?: string;
@@ -99,7 +107,7 @@ export class SimVhost {
       clock: node.sim.clock,
       timers: node.timers,
       host: this.host,
-      adverts: node.link.advertPort(config.mcast.text),
+      adverts: node.link.advertPort(),
       log: silent,
       limited: new RateLimitedLog(silent, node.sim.clock),
       wallClock: () => node.sim.clock.now(),
@@ -189,8 +197,14 @@ export class SimNode {
       srcip: ipv4(this.address),
       mcast: ipv4('224.0.0.18'),
       vhid,
-      password: Buffer.from(o.password ?? 'love'),
-      preempt: o.preempt ?? false,
+      protocol: o.protocol ?? 'carp',
+      password: Buffer.from(o.password ?? ((o.protocol ?? 'carp') === 'carp' ? 'love' : '')),
+      priority: o.priority ?? 100,
+      advertIntCs: o.advertIntCs ?? 100,
+      peers: (o.peers ?? []).map(ipv4),
+      initialMaster: o.initialMaster ?? false,
+      v3ChecksumAsV2: false,
+      preempt: o.preempt ?? (o.protocol !== undefined && o.protocol !== 'carp'),
       neutral: o.neutral ?? false,
       vips: (o.vips ?? [`198.18.0.${200 + (vhid % 50)}`]).map((text) => ({ address: ipv4(text), prefix: 32 })),
       vipLabel: undefined,

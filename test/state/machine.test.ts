@@ -1,24 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/state/clock.js';
 import { CarpMachine, STEP_DOWN_HOLD_MS, type Effect, type MachineConfig } from '../../lib/state/machine.js';
+import { carpRules } from '../../lib/state/rules.js';
 import { Simulation } from '../helpers/sim.js';
 
 const SELF = 0xc6120002; // 198.18.0.2
 const PEER = { src: '198.18.0.1', srcAddress: 0xc6120001 };
 const HIGHER_PEER = { src: '198.18.0.3', srcAddress: 0xc6120003 };
 
-function machine(over: Partial<MachineConfig> = {}) {
+type CarpOptions = Partial<Omit<MachineConfig, 'rules'>> & { advbase?: number; advskew?: number; deadratio?: number };
+
+function machine(over: CarpOptions = {}) {
   const clock = new ManualClock(1000);
+  const { advbase = 1, advskew = 0, deadratio = 3, ...rest } = over;
   const m = new CarpMachine(
     {
-      advbase: 1,
-      advskew: 0,
-      deadratio: 3,
+      rules: carpRules({ advbase, advskew, deadratio }),
       preempt: false,
       neutral: false,
       downScriptOnExit: true,
       srcAddress: SELF,
-      ...over,
+      ...rest,
     },
     clock,
   );
@@ -28,7 +30,7 @@ function machine(over: Partial<MachineConfig> = {}) {
 const types = (effects: Effect[]) => effects.map((e) => (e.type === 'runScript' ? `runScript:${e.script}` : e.type));
 
 /** Starts a machine and lets its master-down timer expire so it is MASTER. */
-function master(over: Partial<MachineConfig> = {}) {
+function master(over: CarpOptions = {}) {
   const t = machine(over);
   t.m.handle({ type: 'start', linkUp: true });
   t.clock.set(t.m.deadline('masterDownTimer')!);
@@ -71,7 +73,7 @@ describe('BACKUP -> MASTER', () => {
     clock.advance(3000);
     const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
     expect(types(out)).toEqual(['sendAdvert', 'transition', 'addVip', 'garp', 'runScript:up', 'armTimer']);
-    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 0 });
+    expect(out[0]).toEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 0 } });
     expect(out[1]).toMatchObject({ from: 'BACKUP', to: 'MASTER', reason: 'no master heard for 3.00 s' });
     expect(out[5]).toEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 1000 });
   });
@@ -80,7 +82,7 @@ describe('BACKUP -> MASTER', () => {
     const { m, clock } = machine();
     m.handle({ type: 'start', linkUp: true });
     clock.advance(500);
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 0 } });
     clock.advance(3040);
     const out = m.handle({ type: 'timer', timer: 'masterDownTimer' });
     expect(out).toContainEqual(expect.objectContaining({ type: 'transition', reason: 'master down: no advert for 3.04 s' }));
@@ -90,7 +92,7 @@ describe('BACKUP -> MASTER', () => {
     const { m, clock } = machine();
     m.handle({ type: 'start', linkUp: true });
     clock.advance(2500);
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 0 } });
     expect(m.deadline('masterDownTimer')).toBe(1000 + 2500 + 3000);
   });
 
@@ -118,7 +120,7 @@ describe('BACKUP -> MASTER', () => {
   ] as const)('%s', (_name, over, timing, expected) => {
     const { m } = machine(over);
     m.handle({ type: 'start', linkUp: true });
-    const out = m.handle({ type: 'advert', ...PEER, ...timing });
+    const out = m.handle({ type: 'advert', ...PEER, claim: timing });
     expect(m.currentState).toBe(expected);
     if (expected === 'MASTER') expect(types(out)).toContain('addVip');
   });
@@ -128,7 +130,7 @@ describe('a bow-out heard by a backup with a skew', () => {
   it('waits a quarter millisecond per advskew unit, then takes over', () => {
     const { m, clock } = machine({ advskew: 100 });
     m.handle({ type: 'start', linkUp: true });
-    const out = m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    const out = m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } });
     expect(m.currentState).toBe('BACKUP');
     expect(out).toEqual([{ type: 'armTimer', timer: 'masterDownTimer', delayMs: 25 }]);
     clock.advance(25);
@@ -142,9 +144,9 @@ describe('a bow-out heard by a backup with a skew', () => {
   it('follows a better backup that claims during the wait', () => {
     const { m, clock } = machine({ advskew: 100 });
     m.handle({ type: 'start', linkUp: true });
-    m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } });
     clock.advance(10);
-    m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 20 });
+    m.handle({ type: 'advert', ...HIGHER_PEER, claim: { advbase: 1, advskew: 20 } });
     expect(m.deadline('masterDownTimer')).toBe(1000 + 10 + 3390.625);
     clock.advance(25);
     // The shortened timer's firing finds the full interval armed again: re-armed, not obeyed.
@@ -162,7 +164,7 @@ describe('MASTER', () => {
     for (let i = 1; i <= 4; i++) {
       clock.advance(1500);
       const out = m.handle({ type: 'timer', timer: 'advertTimer' });
-      expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 128 });
+      expect(out[0]).toEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 128 } });
       expect(out).toContainEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 1500 });
       if (types(out).includes('garp')) garpsAt.push(i);
     }
@@ -171,9 +173,9 @@ describe('MASTER', () => {
 
   it('yields to a faster master: one more advert, then BACKUP, VIP removed, down-script', () => {
     const { m } = master({ advskew: 50 });
-    const out = m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 0 });
+    const out = m.handle({ type: 'advert', ...HIGHER_PEER, claim: { advbase: 1, advskew: 0 } });
     expect(types(out)).toEqual(['sendAdvert', 'transition', 'removeVip', 'runScript:down', 'cancelTimer', 'armTimer']);
-    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 1, advskew: 50 });
+    expect(out[0]).toEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 50 } });
     expect(m.currentState).toBe('BACKUP');
     expect(m.deadline('masterDownTimer')).toBeDefined();
     expect(m.deadline('advertTimer')).toBeUndefined();
@@ -181,15 +183,15 @@ describe('MASTER', () => {
 
   it('on equal intervals yields to a lower address and holds against a higher one', () => {
     const a = master();
-    a.m.handle({ type: 'advert', ...HIGHER_PEER, advbase: 1, advskew: 0 });
+    a.m.handle({ type: 'advert', ...HIGHER_PEER, claim: { advbase: 1, advskew: 0 } });
     expect(a.m.currentState).toBe('MASTER');
-    a.m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 });
+    a.m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 0 } });
     expect(a.m.currentState).toBe('BACKUP');
   });
 
   it('re-sends gratuitous ARP when a slower master advertises, and again two adverts later', () => {
     const { m, clock } = master();
-    const out = m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 10 });
+    const out = m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 10 } });
     expect(types(out)).toEqual(['log', 'garp']);
     clock.advance(1000);
     expect(types(m.handle({ type: 'timer', timer: 'advertTimer' }))).not.toContain('garp');
@@ -199,7 +201,7 @@ describe('MASTER', () => {
 
   it('ignores another master bowing out', () => {
     const { m } = master();
-    m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } });
     expect(m.currentState).toBe('MASTER');
   });
 
@@ -209,7 +211,7 @@ describe('MASTER', () => {
     expect(types(out)).toEqual(['transition', 'removeVip', 'runScript:down', 'cancelTimer']);
     expect(out[0]).toMatchObject({ to: 'BACKUP', reason: 'link down: lost carrier' });
     expect(m.deadline('advertTimer')).toBeUndefined();
-    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    expect(m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } })).toEqual([]);
     const up = m.handle({ type: 'link', up: true });
     expect(up).toContainEqual({ type: 'armTimer', timer: 'masterDownTimer', delayMs: 3000 });
   });
@@ -219,13 +221,13 @@ describe('SIGUSR2 step-down', () => {
   it('bows out, goes BACKUP, stays quiet for 3 s, then listens as usual', () => {
     const { m, clock } = master();
     const out = m.handle({ type: 'stepDown' });
-    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(out[0]).toEqual({ type: 'sendAdvert', claim: { advbase: 255, advskew: 255 } });
     expect(m.currentState).toBe('BACKUP');
     expect(types(out)).toContain('removeVip');
     expect(m.deadline('masterDownTimer')).toBeUndefined();
     // A bow-out from someone else during the hold must not pull us back.
     clock.advance(1000);
-    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    expect(m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } })).toEqual([]);
     expect(m.currentState).toBe('BACKUP');
     clock.advance(STEP_DOWN_HOLD_MS - 1000);
     const after = m.handle({ type: 'timer', timer: 'stepDownTimer' });
@@ -250,9 +252,9 @@ describe('shutdown', () => {
     const { m } = master();
     const out = m.handle({ type: 'shutdown' });
     expect(types(out)).toEqual(['sendAdvert', 'cancelTimer', 'removeVip', 'runScript:down', 'transition']);
-    expect(out[0]).toEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(out[0]).toEqual({ type: 'sendAdvert', claim: { advbase: 255, advskew: 255 } });
     expect(m.handle({ type: 'timer', timer: 'advertTimer' })).toEqual([]);
-    expect(m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 0 })).toEqual([]);
+    expect(m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 0 } })).toEqual([]);
   });
 
   it('as MASTER without --shutdown runs no down-script', () => {
@@ -406,7 +408,7 @@ describe('advert beat', () => {
     const due = m.deadline('advertTimer')!;
     clock.set(due + 7); // the timer fired 7 ms late (a busy event loop)
     const out = m.handle({ type: 'timer', timer: 'advertTimer' });
-    expect(out).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 0 });
+    expect(out).toContainEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 0 } });
     expect(out).toContainEqual({ type: 'armTimer', timer: 'advertTimer', delayMs: 993 });
     expect(m.deadline('advertTimer')).toBe(due + 1000);
   });
@@ -458,7 +460,7 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
   it('a MASTER whose check fails bows out, enters FAULT, releases the VIP and runs the down-script', () => {
     const { m } = master();
     const out = m.handle(health({ fault: true, reason: 'check "nginx" failed' }));
-    expect(out).toContainEqual({ type: 'sendAdvert', advbase: 255, advskew: 255 });
+    expect(out).toContainEqual({ type: 'sendAdvert', claim: { advbase: 255, advskew: 255 } });
     expect(out).toContainEqual({ type: 'transition', from: 'MASTER', to: 'FAULT', reason: 'check "nginx" failed' });
     expect(types(out)).toEqual(expect.arrayContaining(['removeVip', 'runScript:down', 'cancelTimer']));
     expect(types(out).indexOf('sendAdvert')).toBeLessThan(types(out).indexOf('transition'));
@@ -470,7 +472,7 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
   it('in FAULT it ignores adverts and timers; healthy again, it returns as BACKUP and listens', () => {
     const { m, clock } = master();
     m.handle(health({ fault: true }));
-    expect(m.handle({ type: 'advert', ...PEER, advbase: 255, advskew: 255 })).toEqual([]);
+    expect(m.handle({ type: 'advert', ...PEER, claim: { advbase: 255, advskew: 255 } })).toEqual([]);
     expect(m.currentState).toBe('FAULT');
     clock.advance(10_000);
     const out = m.handle(health({ reason: 'everything tracked is healthy' }));
@@ -492,10 +494,10 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
 
   it('demotion: a MASTER advertises advskew + demotion at once, capped at 240, and back when healthy', () => {
     const { m } = master({ advskew: 10 });
-    expect(m.handle(health({ demotion: 50 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 60 });
-    expect(m.status()).toMatchObject({ demotion: 50, advertisedAdvskew: 60 });
-    expect(m.handle(health({ demotion: 500 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 240 });
-    expect(m.handle(health({ demotion: 0 }))).toContainEqual({ type: 'sendAdvert', advbase: 1, advskew: 10 });
+    expect(m.handle(health({ demotion: 50 }))).toContainEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 60 } });
+    expect(m.status()).toMatchObject({ demotion: 50, claim: { advbase: 1, advskew: 60 } });
+    expect(m.handle(health({ demotion: 500 }))).toContainEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 240 } });
+    expect(m.handle(health({ demotion: 0 }))).toContainEqual({ type: 'sendAdvert', claim: { advbase: 1, advskew: 10 } });
     expect(m.currentState).toBe('MASTER');
   });
 
@@ -503,7 +505,7 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
     const { m } = master({ advskew: 0 });
     m.handle(health({ demotion: 50 }));
     // The peer advertises advskew 20: shorter than our demoted 50.
-    const out = m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 20 });
+    const out = m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 20 } });
     expect(out).toContainEqual(expect.objectContaining({ type: 'transition', from: 'MASTER', to: 'BACKUP' }));
   });
 
@@ -525,10 +527,10 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
     const { m, clock } = machine({ advskew: 0, preempt: true, preemptDelayMs: 5000 });
     m.handle({ type: 'start', linkUp: true });
     clock.advance(1000);
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 100 } });
     expect(m.currentState).toBe('BACKUP');
     clock.advance(4500);
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 100 } });
     expect(m.currentState).toBe('MASTER');
   });
 
@@ -537,10 +539,10 @@ describe('health: FAULT, demotion, pending, preempt-delay', () => {
     m.handle(health({ fault: true }));
     clock.advance(100_000);
     m.handle(health({}));
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 100 } });
     expect(m.currentState).toBe('BACKUP');
     clock.advance(3001);
-    m.handle({ type: 'advert', ...PEER, advbase: 1, advskew: 100 });
+    m.handle({ type: 'advert', ...PEER, claim: { advbase: 1, advskew: 100 } });
     expect(m.currentState).toBe('MASTER');
   });
 });
