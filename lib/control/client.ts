@@ -278,7 +278,8 @@ export function formatStatus(daemons: readonly DaemonSnapshot[], now: Date): str
   const rows = vhosts.map((vhost) => [
     vhost.name,
     vhost.interface,
-    String(vhost.vhid),
+    // A VRRP vhost's id is its VRID; the protocol beside it tells the two apart.
+    vhost.protocol !== undefined && vhost.protocol !== 'carp' ? `${vhost.vhid} ${vhost.protocol}` : String(vhost.vhid),
     vhost.linkUp ? vhost.state : `${vhost.state} (link down)`,
     since(vhost.since, now),
     vhost.state === 'MASTER' ? 'this node' : (vhost.master ?? '-'),
@@ -323,7 +324,8 @@ function tracks(vhost: VhostSnapshot): string | undefined {
     const state = t.kind === 'interface' && t.state !== 'unknown' ? (t.state === 'healthy' ? 'up' : 'down') : t.state;
     return `${what} ${state}${t.weight > 0 ? ` (weight ${t.weight})` : ''}${t.state === 'failed' && t.detail ? `: ${t.detail}` : ''}`;
   });
-  const demoted = vhost.demotion > 0 ? `; demoted by ${vhost.demotion}: advertising advskew ${vhost.advertisedAdvskew}` : '';
+  const advertised = vhost.advertisedPriority !== null && vhost.advertisedPriority !== undefined ? `priority ${vhost.advertisedPriority}` : `advskew ${vhost.advertisedAdvskew}`;
+  const demoted = vhost.demotion > 0 ? `; demoted by ${vhost.demotion}: advertising ${advertised}` : '';
   return `tracking ${words.join(', ')}${demoted}`;
 }
 

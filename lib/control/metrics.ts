@@ -165,7 +165,7 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     'reason',
   ]);
   const interfaceUp = gauge('carpd_link_up', '1 when the interface is up.', ['interface']);
-  const demotion = gauge('carpd_vhost_demotion', 'advskew added by failing weighted checks, tracked interfaces and files (0: none).');
+  const demotion = gauge('carpd_vhost_demotion', 'What failing weighted checks, tracked interfaces and files take off (CARP: advskew added; VRRP: priority subtracted; 0: none).');
   const trackHealthy = gauge(
     'carpd_track_healthy',
     'Checks, tracked interfaces and track files of a virtual host: 1 healthy, 0 failed (absent until first known).',

@@ -250,16 +250,23 @@ class Daemon implements ControlTarget {
     const c = vhost.config;
     const link = this.links.get(c.interface)!;
     const vips = c.vips.map((v) => v.address.text).join(', ');
+    // VRRP names its id and timing its own way; CARP's line is ucarp's as before.
+    const vrrp = c.protocol !== 'carp';
+    const id = vrrp ? `${c.protocol} vrid ${c.vhid}` : `vhid ${c.vhid}`;
+    const timing = vrrp
+      ? `priority ${c.priority}, advert-int ${c.advertIntCs / 100} s${c.password.length > 0 ? ', PASS' : ''}`
+      : `advbase ${c.advbase}, advskew ${c.advskew}`;
+    const unicast = c.peers.length > 0 ? `, unicast to ${c.peers.map((p) => p.text).join(', ')}` : '';
     // The start-up line first, then the machine's INIT -> BACKUP, as before there were vhosts.
     if (this.config.process.sectioned) {
       this.logger.info(
-        `[${c.name}] ${vips} on ${c.interface} vhid ${c.vhid} from ${c.srcip.text}: advbase ${c.advbase}, advskew ${c.advskew}` +
-          `${c.group !== undefined ? `, group ${c.group}` : ''}${c.preempt ? ', preempt' : ''}`,
+        `[${c.name}] ${vips} on ${c.interface} ${id} from ${c.srcip.text}: ${timing}` +
+          `${c.group !== undefined ? `, group ${c.group}` : ''}${c.preempt ? ', preempt' : ''}${unicast}`,
       );
     } else {
       this.logger.info(
-        `carpd ${vips} on ${c.interface} vhid ${c.vhid} from ${c.srcip.text}: advbase ${c.advbase}, advskew ${c.advskew}, ` +
-          `deadratio ${c.deadratio}${c.preempt ? ', preempt' : ''}${c.noMcast ? ', broadcast' : ''}`,
+        `carpd ${vips} on ${c.interface} ${id} from ${c.srcip.text}: ${timing}, ` +
+          `${vrrp ? '' : `deadratio ${c.deadratio}`}${c.preempt ? `${vrrp ? '' : ', '}preempt` : ''}${c.noMcast ? ', broadcast' : ''}${unicast}`.replace(/, $/, ''),
       );
     }
     vhost.start(link.initialCarrier(vhost));
