@@ -57,6 +57,8 @@ export interface ProcessConfig {
    * for a pure command line.
    */
   readonly configFile: string | undefined;
+  /** keepalived's script_user: every script and check runs as this user; undefined: as carpd. */
+  readonly scriptUser: { readonly name: string; readonly uid: number; readonly gid: number } | undefined;
   /**
    * The file has `[vhost]` sections. Then log lines carry the vhost's name and SIGHUP reloads
    * (for a command line or a flat file SIGHUP stops, as in ucarp).
@@ -137,6 +139,16 @@ export interface VhostConfig {
   readonly notify: string | undefined;
   /** After start and after FAULT, no preemption for this long. */
   readonly preemptDelayMs: number;
+  /** keepalived's notify_master/backup/fault/stop: argv run as given on entering that state. */
+  readonly stateNotify: Readonly<Partial<Record<'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', readonly string[]>>>;
+  /** keepalived's notify: argv, run with INSTANCE <name> <STATE> <priority> appended. */
+  readonly keepalivedNotify: readonly string[] | undefined;
+  /** Gratuitous ARPs per VIP per announcement (CARP 1, VRRP 5 by default). */
+  readonly garpRepeat: number;
+  /** The second announcement after becoming MASTER: undefined = two adverts later (ucarp); 0 = none. */
+  readonly garpDelayMs: number | undefined;
+  /** keepalived's virtual_ipaddress_excluded: moved with the VIPs, not listed in the adverts. */
+  readonly excludedVips: readonly VipAddress[];
 }
 
 /** The name a command-line vhost gets (status, metrics, log lines of a sectioned config). */

@@ -54,7 +54,7 @@ const NOT_IN_FILE = new Set(['help', 'version', 'config', 'keepalived-conf', 'pr
  * Options that set up the process rather than one virtual host: allowed before the first
  * section only. parse.ts can apply the same rule to the command line.
  */
-export const PROCESS_OPTIONS: ReadonlySet<string> = new Set(['debug', 'daemonize', 'facility', 'pidfile', 'metrics']);
+export const PROCESS_OPTIONS: ReadonlySet<string> = new Set(['debug', 'daemonize', 'facility', 'pidfile', 'metrics', 'script-user']);
 
 const TRUE_WORDS = new Set(['yes', 'true', 'on', '1']);
 const FALSE_WORDS = new Set(['no', 'false', 'off', '0']);

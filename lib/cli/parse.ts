@@ -396,15 +396,47 @@ function buildProcessConfig(raw: RawOptions, system: SystemProbe, configFile: st
     throw invalidValue('--metrics', expectsOf('metrics'), metricsText);
   }
 
+  const scriptUserText = raw.string('script-user');
+  const scriptUser = scriptUserText === undefined ? undefined : lookupUser(scriptUserText, system);
+
   return {
     debug: raw.flag('debug'),
     facility,
     daemonize: raw.flag('daemonize'),
     pidfile,
     metrics,
+    scriptUser,
     configFile,
     sectioned,
   };
+}
+
+/** A user of /etc/passwd, by name (keepalived's script_user). */
+function lookupUser(name: string, system: SystemProbe): { name: string; uid: number; gid: number } {
+  let text: string;
+  try {
+    text = system.readTextFile('/etc/passwd').text;
+  } catch (error) {
+    throw invalidValue('--script-user', expectsOf('script-user'), name, (error as Error).message);
+  }
+  for (const line of text.split('\n')) {
+    const [user, , uid, gid] = line.split(':');
+    if (user === name && uid !== undefined && gid !== undefined && /^[0-9]+$/.test(uid) && /^[0-9]+$/.test(gid)) {
+      return { name, uid: Number(uid), gid: Number(gid) };
+    }
+  }
+  throw invalidValue('--script-user', expectsOf('script-user'), name, 'no such user in /etc/passwd');
+}
+
+/** A keepalived-style command line: split as keepalived does (quotes group, no shell), first word executable. */
+function commandOption(raw: RawOptions, name: string, system: SystemProbe): string[] | undefined {
+  const text = raw.string(name);
+  if (text === undefined) return undefined;
+  const words = splitWords(text);
+  if (words === undefined || words.length === 0) throw invalidValue(`--${name}`, expectsOf(name), text);
+  const path = resolve(system.cwd(), words[0]!);
+  if (!system.isExecutableFile(path)) throw invalidValue(`--${name}`, expectsOf(name), text, `${path} is not an executable file`);
+  return [path, ...words.slice(1)];
 }
 
 /** "127.0.0.1:9650", "[::1]:9650", "localhost:9650"; port 1..65535. */
@@ -509,7 +541,7 @@ function buildVhostConfig(
   }
   const vips: VipAddress[] = [];
   for (const [index, addr] of addrs.entries()) {
-    const vip = parseVip(addr, srcipText);
+    const vip = parseVip(addr, srcipText, iface, system);
     const twice = vips.find((v) => sameAddress(v.address, vip.address));
     if (twice !== undefined) {
       const origin = occurrences.filter((o) => o.option.name === 'addr')[index]?.origin;
@@ -556,6 +588,24 @@ function buildVhostConfig(
   const vhostName = name ?? defaultVhostName(iface, vhid);
   const health = buildHealth(raw, system, vhostName, iface, occurrences, named);
 
+  const stateNotify: Partial<Record<'MASTER' | 'BACKUP' | 'FAULT' | 'STOP', readonly string[]>> = {};
+  for (const state of ['MASTER', 'BACKUP', 'FAULT', 'STOP'] as const) {
+    const argv = commandOption(raw, `notify-${state.toLowerCase()}`, system);
+    if (argv !== undefined) stateNotify[state] = Object.freeze(argv);
+  }
+  const keepalivedNotify = commandOption(raw, 'keepalived-notify', system);
+  const garpRepeatText = raw.string('garp-master-repeat');
+  const garpRepeat = garpRepeatText === undefined ? (vrrp ? 5 : 1) : parseDecimalInteger(garpRepeatText, 1, 255);
+  if (garpRepeat === undefined) throw invalidValue('--garp-master-repeat', expectsOf('garp-master-repeat'), garpRepeatText!);
+  const garpDelayText = raw.string('garp-master-delay');
+  const garpDelayMs =
+    garpDelayText === undefined ? (vrrp ? 5000 : undefined) : garpDelayText === '0' ? 0 : parseSecondsToMs(garpDelayText, MAX_CHECK_SECONDS);
+  if (garpDelayText !== undefined && garpDelayMs === undefined) throw invalidValue('--garp-master-delay', expectsOf('garp-master-delay'), garpDelayText);
+  const excludedVips = allValues(occurrences, 'addr-excluded').map(({ value }) => parseVip(value, srcipText, iface, system, '--addr-excluded'));
+  if (excludedVips.length === 0 && raw.given('addr-excluded') && !occurrences.some((o) => o.option.name === 'addr-excluded')) {
+    excludedVips.push(parseVip(raw.string('addr-excluded')!, srcipText, iface, system, '--addr-excluded'));
+  }
+
   const vhost: VhostConfig = {
     name: vhostName,
     interface: iface,
@@ -586,6 +636,11 @@ function buildVhostConfig(
     scriptTimeoutMs,
     group,
     ...health,
+    stateNotify: Object.freeze(stateNotify),
+    keepalivedNotify: keepalivedNotify === undefined ? undefined : Object.freeze(keepalivedNotify),
+    garpRepeat,
+    garpDelayMs,
+    excludedVips: Object.freeze(excludedVips),
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
   return Object.freeze({ ...vhost, vips: Object.freeze(vips), peers: Object.freeze(peers) });
@@ -644,22 +699,46 @@ function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], srcip: s
   return peers;
 }
 
-/** One --addr value: an IPv4 host address with an optional prefix, not the host's own. */
-function parseVip(addr: string, srcip: string): VipAddress {
-  const [text = '', prefixText, ...extra] = addr.split('/');
+/**
+ * One --addr value: an IPv4 host address with an optional prefix, not the host's own, and
+ * optionally keepalived's `dev IF` and `label LABEL` after it (virtual_ipaddress lines).
+ */
+function parseVip(addr: string, srcip: string, vhostInterface: string, system: SystemProbe, option = '--addr'): VipAddress {
+  const [cidr = '', ...rest] = addr.trim().split(/\s+/);
+  let iface: string | undefined;
+  let label: string | undefined;
+  for (let i = 0; i < rest.length; i += 2) {
+    const [word, value] = [rest[i], rest[i + 1]];
+    if (value === undefined || (word !== 'dev' && word !== 'label') || (word === 'dev' ? iface : label) !== undefined) {
+      throw invalidValue(option, `${expectsOf('addr-excluded')} (each at most once)`, addr);
+    }
+    if (word === 'dev') iface = value;
+    else label = value;
+  }
+  const [text = '', prefixText, ...extra] = cidr.split('/');
   const address = parseIpv4(text);
   const prefix = prefixText === undefined ? 32 : parseDecimalInteger(prefixText, 0, 32);
   if (address === undefined || prefix === undefined || extra.length > 0) {
-    throw invalidValue('--addr', 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24', addr);
+    throw invalidValue(option, 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24', addr);
   }
   // 0.0.0.0/8, multicast and the reserved 240.0.0.0/4 can never be a host's address.
   if (!isUnicastHost(address)) {
-    throw invalidValue('--addr', 'a unicast IPv4 address (first number 1 to 223)', addr);
+    throw invalidValue(option, 'a unicast IPv4 address (first number 1 to 223)', addr);
   }
   if (text === srcip) {
-    throw invalidValue('--addr', "different from --srcip (the virtual address cannot be the host's own)", addr);
+    throw invalidValue(option, "different from --srcip (the virtual address cannot be the host's own)", addr);
   }
-  return Object.freeze({ address, prefix });
+  if (iface !== undefined && iface !== vhostInterface) {
+    if (!isValidInterfaceName(iface) || system.interfaceIpv4Addresses(iface) === undefined) {
+      throw invalidValue(option, `"dev" naming an existing network interface`, addr);
+    }
+  }
+  const own = iface !== undefined && iface !== vhostInterface ? iface : undefined;
+  if (label !== undefined) {
+    const problem = labelProblem(label, own ?? vhostInterface);
+    if (problem !== undefined) throw invalidValue(option, `a "label" that is ${problem}`, addr);
+  }
+  return Object.freeze({ address, prefix, ...(own !== undefined ? { interface: own } : {}), ...(label !== undefined ? { label } : {}) });
 }
 
 /**

@@ -18,11 +18,14 @@ export function createHostPort(
   onScriptOutcome: (kind: ScriptKind, outcome: ScriptOutcome) => void,
 ): HostPort {
   const managers = new Map<string, VipManager>();
+  // A VIP may name its own interface and label (keepalived's `dev`, `label`).
+  const iface = (vip: VipAddress): string => vip.interface ?? config.interface;
+  const label = (vip: VipAddress): string | undefined => vip.label ?? config.vipLabel;
   const manager = (vip: VipAddress): VipManager => {
     const key = formatVip(vip);
     let found = managers.get(key);
     if (found === undefined) {
-      found = new VipManager({ interface: config.interface, vip: vip.address.text, prefix: vip.prefix, label: config.vipLabel, log });
+      found = new VipManager({ interface: iface(vip), vip: vip.address.text, prefix: vip.prefix, label: label(vip), log });
       managers.set(key, found);
     }
     return found;
@@ -49,19 +52,19 @@ export function createHostPort(
   const garpCancel = new AbortController();
   /** Whether vip/prefix is on the interface now; undefined when the listing failed. */
   const present = async (vip: VipAddress): Promise<boolean | undefined> => {
-    const addresses = await batcher.listAddresses(config.interface);
+    const addresses = await batcher.listAddresses(iface(vip));
     return addresses?.some((a) => a.local === vip.address.text && a.prefixlen === vip.prefix);
   };
   return {
     async removeStale(vip) {
       // One listing of the interface serves every vhost that asks in the same turn.
-      const addresses = await batcher.listAddresses(config.interface);
+      const addresses = await batcher.listAddresses(iface(vip));
       if (addresses === undefined) return manager(vip).removeStale();
       let removed = 0;
       for (const copy of addresses.filter((a) => a.local === vip.address.text && typeof a.prefixlen === 'number')) {
         const cidr = `${vip.address.text}/${copy.prefixlen}`;
-        if ((await batcher.address('del', cidr, config.interface)) === 'done') removed++;
-        else removed += await manager({ address: vip.address, prefix: copy.prefixlen! }).removeStale();
+        if ((await batcher.address('del', cidr, iface(vip))) === 'done') removed++;
+        else removed += await manager({ ...vip, prefix: copy.prefixlen! }).removeStale();
       }
       return removed;
     },
@@ -70,18 +73,18 @@ export function createHostPort(
     // disagrees (or fails) is the change retried alone, with its own error line. A change that
     // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
     async addVip(vip) {
-      const outcome = await batcher.address('add', formatVip(vip), config.interface, config.vipLabel);
+      const outcome = await batcher.address('add', formatVip(vip), iface(vip), label(vip));
       if (outcome === 'done') return true;
       if (outcome === 'failed' && (await present(vip)) === true) return true;
       return manager(vip).add();
     },
     async removeVip(vip) {
-      const outcome = await batcher.address('del', formatVip(vip), config.interface);
+      const outcome = await batcher.address('del', formatVip(vip), iface(vip));
       if (outcome === 'done') return true;
       if (outcome === 'failed' && (await present(vip)) === false) return true;
       return manager(vip).remove();
     },
-    garp: (vip) => batcher.garp(config.interface, vip.address.text, garpCancel.signal),
+    garp: (vip) => batcher.garp(iface(vip), vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
     notify: (script, args, env) => notifier.request('notify', script, args, env),
     scriptsIdle: async () => {

@@ -21,6 +21,13 @@ export type IpAddress = Ipv4Address;
 export interface VipAddress {
   readonly address: IpAddress;
   readonly prefix: number;
+  /**
+   * keepalived's `dev IF` on a virtual_ipaddress line: the interface the address lives on when
+   * it is not the vhost's (the adverts still go out on the vhost's). Undefined: the vhost's.
+   */
+  readonly interface?: string;
+  /** keepalived's `label L`: this address's label, over the vhost's --vip-label. */
+  readonly label?: string;
 }
 
 // One octet 0..255 with no leading zero: "010" is rejected because inet_aton would read it

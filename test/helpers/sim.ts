@@ -225,6 +225,11 @@ export class SimNode {
       trackFiles: [],
       notify: o.notify,
       preemptDelayMs: o.preemptDelayMs ?? 0,
+      stateNotify: {},
+      keepalivedNotify: undefined,
+      garpRepeat: 1,
+      garpDelayMs: undefined,
+      excludedVips: [],
     };
     const vhost = new SimVhost(this, config);
     this.vhosts.push(vhost);
