@@ -56,6 +56,10 @@ export async function main(argv: string[], dependencies: Partial<MainDependencie
     case 'version':
       stdout.write(outcome.text);
       return 0;
+    case 'print':
+      for (const warning of outcome.warnings) stderr.write(`carpd: ${warning}\n`);
+      stdout.write(outcome.text);
+      return 0;
     case 'run':
       for (const warning of outcome.warnings) {
         stderr.write(`carpd: ${warning}\n`);

@@ -15,6 +15,7 @@
  * Kept from ucarp: a repeated option takes its last value (getopt semantics, and wrappers such
  * as Debian's if-up hook append options after defaults); no arguments at all prints the help.
  */
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { defaultVhostName, type CheckConfig, type Config, type ProcessConfig, type TrackedInterface, type VhostConfig } from '../config.js';
 import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type IpAddress, type VipAddress } from '../net/address.js';
@@ -23,6 +24,7 @@ import { isValidInterfaceName, labelProblem } from '../net/names.js';
 import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
 import { invalidValue, missingOption, UsageError } from './errors.js';
 import { isSectionName, parseConfigFile, type ConfigFileContent } from './config-file.js';
+import { translateKeepalivedConf } from './keepalived-conf.js';
 import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
 import { OPTIONS_BY_LONG_NAME } from './options.js';
@@ -38,6 +40,8 @@ export type ParseOutcome =
       readonly warnings: readonly string[];
     }
   | { readonly kind: 'help'; readonly text: string }
+  /** --keepalived-conf with --print-config: the equivalent carpd config, for stdout. */
+  | { readonly kind: 'print'; readonly text: string; readonly warnings: readonly string[] }
   | { readonly kind: 'version'; readonly text: string };
 
 /** ucarp's limit: the key buffer is 20 bytes including the terminating NUL ("Password too long"). */
@@ -64,8 +68,12 @@ export function parseCommandLine(argv: readonly string[], probe: SystemProbe): P
     throw firstProblem;
   }
   const warnings: string[] = [];
-  const fromCommandLine = occurrences.filter((occurrence) => occurrence.option.name !== 'config');
-  const file = readConfigOption(occurrences, system, warnings);
+  const fromCommandLine = occurrences.filter((occurrence) => !FILE_OPTIONS.has(occurrence.option.name));
+  const keepalived = readKeepalivedOption(occurrences, system, warnings);
+  if (keepalived?.print === true) {
+    return { kind: 'print', text: keepalived.text, warnings };
+  }
+  const file = keepalived ?? readConfigOption(occurrences, system, warnings);
   if (file?.content.sectioned) {
     return { kind: 'run', config: buildSectionedConfig(file.path, file.content, fromCommandLine, system), warnings };
   }
@@ -81,6 +89,48 @@ export function parseCommandLine(argv: readonly string[], probe: SystemProbe): P
   } catch (error) {
     throw error instanceof UsageError ? withOrigin(error, all) : error;
   }
+}
+
+/** Options that name a whole configuration, answered before the others are read. */
+const FILE_OPTIONS = new Set(['config', 'keepalived-conf', 'print-config']);
+
+/**
+ * --keepalived-conf: the VRRP part of a keepalived configuration, translated into the carpd
+ * config it is equivalent to (lib/cli/keepalived-conf.ts), then read like a --config file. With
+ * --print-config only the translation is wanted.
+ */
+function readKeepalivedOption(
+  occurrences: readonly Occurrence[],
+  system: SystemProbe,
+  warnings: string[],
+): { path: string; content: ConfigFileContent; text: string; print: boolean } | undefined {
+  const given = occurrences.filter((occurrence) => occurrence.option.name === 'keepalived-conf').at(-1)?.value;
+  const print = occurrences.some((occurrence) => occurrence.option.name === 'print-config');
+  if (given === undefined) {
+    if (print) throw new UsageError('--print-config prints the carpd config a keepalived.conf is equivalent to: add --keepalived-conf=FILE');
+    return undefined;
+  }
+  if (occurrences.some((occurrence) => occurrence.option.name === 'config')) {
+    throw new UsageError('--keepalived-conf and --config cannot both be given: choose one configuration');
+  }
+  const path = resolve(system.cwd(), given);
+  // The translator names the file (and the include line) when one cannot be read.
+  const readFile = (file: string): string => system.readTextFile(file).text;
+  const translation = translateKeepalivedConf(path, readFile, includeGlob);
+  for (const warning of translation.warnings) warnings.push(`warning: ${warning}`);
+  // Line numbers of messages about the result name the translation, which --print-config shows.
+  const content = parseConfigFile(`${path} (as carpd config, see --print-config)`, translation.text);
+  return { path, content, text: translation.text, print };
+}
+
+/**
+ * keepalived's include takes glob(3) patterns, relative to the including file. Loaded only
+ * when a pattern has wildcards: tinyglobby is a well-kept glob with brace expansion, as
+ * keepalived's GLOB_BRACE.
+ */
+function includeGlob(pattern: string, relativeTo: string): string[] {
+  const { globSync } = createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby');
+  return globSync(pattern, { cwd: relativeTo, absolute: true, onlyFiles: true, expandDirectories: false });
 }
 
 /**

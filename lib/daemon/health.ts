@@ -36,7 +36,11 @@ export class HealthHub {
   private readonly verdicts = new Map<VirtualHost, Health>();
   private stopped = false;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** keepalived's script_user: checks run as this user. */
+    private readonly user?: { readonly uid: number; readonly gid: number },
+  ) {}
 
   /** Whether the vhost tracks anything: if not, the hub never talks to it. */
   static tracksAnything(c: VhostConfig): boolean {
@@ -121,7 +125,7 @@ export class HealthHub {
     if (entry !== undefined) return entry;
     const runner = new CheckRunner(
       { name: check.name, command: check.command, intervalMs: check.intervalMs, timeoutMs: check.timeoutMs },
-      { log: this.log },
+      { log: this.log, ...(this.user !== undefined ? { user: this.user } : {}) },
     );
     const item: CheckEntry = { runner, counter: new FallRise(check.fall, check.rise), last: undefined };
     entry = { item, followers: new Set(), known: true, check };

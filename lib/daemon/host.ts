@@ -8,7 +8,7 @@ import { ScriptRunner, type ScriptKind, type ScriptOutcome } from '../host/scrip
 import type { HostLogger } from '../host/types.js';
 import { VipManager } from '../host/vip.js';
 import { formatVip, type VipAddress } from '../net/address.js';
-import type { HostPort } from './ports.js';
+import type { HostPort, NotifyChannel } from './ports.js';
 import type { HostBatcher } from '../host/batch.js';
 
 export function createHostPort(
@@ -16,6 +16,7 @@ export function createHostPort(
   log: HostLogger,
   batcher: HostBatcher,
   onScriptOutcome: (kind: ScriptKind, outcome: ScriptOutcome) => void,
+  user?: { readonly uid: number; readonly gid: number },
 ): HostPort {
   const managers = new Map<string, VipManager>();
   // A VIP may name its own interface and label (keepalived's `dev`, `label`).
@@ -42,13 +43,18 @@ export function createHostPort(
     log,
     onOutcome: onScriptOutcome,
     env,
+    ...(user !== undefined ? { user } : {}),
   });
-  const notifier = new ScriptRunner({
-    timeoutMs: config.scriptTimeoutMs,
-    log,
-    onOutcome: onScriptOutcome,
-    env,
-  });
+  // One runner per notify channel, made when first used.
+  const notifiers = new Map<NotifyChannel, ScriptRunner>();
+  const notifier = (channel: NotifyChannel): ScriptRunner => {
+    let runner = notifiers.get(channel);
+    if (runner === undefined) {
+      runner = new ScriptRunner({ timeoutMs: config.scriptTimeoutMs, log, onOutcome: onScriptOutcome, env, ...(user !== undefined ? { user } : {}) });
+      notifiers.set(channel, runner);
+    }
+    return runner;
+  };
   const garpCancel = new AbortController();
   /** Whether vip/prefix is on the interface now; undefined when the listing failed. */
   const present = async (vip: VipAddress): Promise<boolean | undefined> => {
@@ -86,13 +92,13 @@ export function createHostPort(
     },
     garp: (vip) => batcher.garp(iface(vip), vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
-    notify: (script, args, env) => notifier.request('notify', script, args, env),
+    notify: (script, args, env, channel = 'notify') => notifier(channel).request('notify', script, args, env),
     scriptsIdle: async () => {
-      await Promise.all([scripts.idle(), notifier.idle()]);
+      await Promise.all([scripts.idle(), ...[...notifiers.values()].map((runner) => runner.idle())]);
     },
     killScripts: () => {
       scripts.close();
-      notifier.close();
+      for (const runner of notifiers.values()) runner.close();
     },
     close: async () => {
       // Any arping still lingering has long sent its frame; the VIP is gone now anyway.

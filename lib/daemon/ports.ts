@@ -6,6 +6,9 @@
 import type { VipAddress } from '../net/address.js';
 import type { ScriptKind } from '../host/scripts.js';
 
+/** Which notify runner: carpd's --notify, keepalived's notify_<state>, keepalived's notify. */
+export type NotifyChannel = 'notify' | 'state' | 'keepalived';
+
 /** One-shot timers; handles are opaque to the caller. */
 export interface TimerPort {
   set(delayMs: number, fire: () => void): unknown;
@@ -30,8 +33,12 @@ export interface HostPort {
   garp(vip: VipAddress): Promise<boolean>;
   /** Queues a script run (latest request wins while one runs); undefined script: none configured. */
   requestScript(kind: ScriptKind, script: string | undefined, args: readonly string[]): void;
-  /** Queues the notify script (its own runner: it never delays the up/down scripts; latest wins). */
-  notify(script: string, args: readonly string[], env: Readonly<Record<string, string>>): void;
+  /**
+   * Queues a notify program (its own runner: it never delays the up/down scripts; latest wins).
+   * `channel` keeps apart carpd's --notify, keepalived's notify_<state> and keepalived's notify,
+   * which all run on one transition and must not replace each other.
+   */
+  notify(script: string, args: readonly string[], env: Readonly<Record<string, string>>, channel?: NotifyChannel): void;
   /** Resolves when no up/down or notify script runs or waits. */
   scriptsIdle(): Promise<void>;
   /** Kills a running script (a second stop signal). */

@@ -102,7 +102,7 @@ class Daemon implements ControlTarget {
     this.logger = new SinkLogger(stderrSink(), config.process.debug);
     this.limited = new RateLimitedLog(this.logger, monotonic);
     this.batcher = new HostBatcher({ log: this.logger, cancelSignal: this.garpCancel.signal });
-    this.health = new HealthHub(this.logger);
+    this.health = new HealthHub(this.logger, config.process.scriptUser);
   }
 
   async run(): Promise<number> {
@@ -166,7 +166,7 @@ class Daemon implements ControlTarget {
     vhost = new VirtualHost(config, {
       clock: monotonic,
       timers: realTimers,
-      host: createHostPort(config, log, this.batcher, (kind, outcome) => vhost?.recordScript(kind, outcome)),
+      host: createHostPort(config, log, this.batcher, (kind, outcome) => vhost?.recordScript(kind, outcome), this.config.process.scriptUser),
       adverts: link.advertPort(),
       log,
       debug: this.config.process.debug,

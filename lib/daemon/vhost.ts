@@ -9,7 +9,7 @@ import type { TrackSnapshot, TransitionRecord, VhostSnapshot, VhostState } from 
 import { errorText } from '../errors.js';
 import type { ScriptKind, ScriptOutcome } from '../host/scripts.js';
 import type { Logger, RateLimitedLog } from '../log.js';
-import { formatVip } from '../net/address.js';
+import { formatVip, type VipAddress } from '../net/address.js';
 import { DROP_REASONS, DropCounters, type DropReason, type LinkAccepted } from '../protocol/checks.js';
 import { AdvertCounter } from '../protocol/counter.js';
 import { vhostWire, type VhostWire } from '../protocol/wire.js';
@@ -91,12 +91,17 @@ export class VirtualHost {
         neutral: config.neutral,
         downScriptOnExit: config.shutdown,
         preemptDelayMs: config.preemptDelayMs,
+        ...(config.garpDelayMs !== undefined ? { delayedGarpMs: config.garpDelayMs } : {}),
         srcAddress: config.srcip.int,
       },
       ports.clock,
     );
     this.wire = vhostWire(config);
+    this.hostVips = Object.freeze([...config.vips, ...config.excludedVips]);
   }
+
+  /** What the host moves: the advertised VIPs and keepalived's excluded ones. */
+  private readonly hostVips: readonly VipAddress[];
 
   get name(): string {
     return this.config.name;
@@ -109,7 +114,7 @@ export class VirtualHost {
   /** Removes VIPs a crashed run left behind (they would answer ARP beside the real master's). */
   async removeStaleVips(): Promise<void> {
     if (!this.config.manageVip) return;
-    for (const vip of this.config.vips) {
+    for (const vip of this.hostVips) {
       const removed = await this.ports.host.removeStale(vip);
       if (removed > 0) this.ports.log.warn(`removed ${vip.address.text} left on ${this.config.interface} by an earlier run`);
     }
@@ -199,7 +204,7 @@ export class VirtualHost {
           this.lastVipChange = 'add';
           this.onHostQueue(async () => {
             const failed: string[] = [];
-            for (const vip of c.vips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
+            for (const vip of this.hostVips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
             // The machine decides what a MASTER without its address does.
             if (failed.length > 0) this.dispatch({ type: 'vipAddFailed', reason: `cannot add ${failed.join(', ')} to ${c.interface}` });
           });
@@ -250,11 +255,20 @@ export class VirtualHost {
         this.transitionCounts.set(kind, (this.transitionCounts.get(kind) ?? 0) + 1);
         this.since = this.ports.wallClock();
         this.lastTransition = { from: effect.from, to: effect.to, reason: effect.reason, at: new Date(this.since).toISOString() };
+        // Every state change; INIT at the end is STOP.
+        const state = effect.to === 'INIT' ? 'STOP' : effect.to;
+        const notifyEnv = { CARPD_STATE: state, CARPD_PREVIOUS_STATE: effect.from, CARPD_REASON: effect.reason };
         if (c.notify !== undefined) {
-          // keepalived's notify: every state change; INIT at the end is STOP.
-          const state = effect.to === 'INIT' ? 'STOP' : effect.to;
           const args = [state, c.interface, c.vips[0]!.address.text, ...(c.xparam !== undefined ? [c.xparam] : [])];
-          host.notify(c.notify, args, { CARPD_STATE: state, CARPD_PREVIOUS_STATE: effect.from, CARPD_REASON: effect.reason });
+          host.notify(c.notify, args, notifyEnv);
+        }
+        // keepalived's notify_<state> (its words only), then its notify (+ INSTANCE name STATE priority).
+        const stateCommand = c.stateNotify[state];
+        if (stateCommand !== undefined) host.notify(stateCommand[0]!, stateCommand.slice(1), notifyEnv, 'state');
+        if (c.keepalivedNotify !== undefined) {
+          const claim = this.machine.status().claim;
+          const priority = isVrrpClaim(claim) ? claim.priority : c.priority;
+          host.notify(c.keepalivedNotify[0]!, [...c.keepalivedNotify.slice(1), 'INSTANCE', c.name, state, String(priority)], notifyEnv, 'keepalived');
         }
         break;
       }
@@ -269,7 +283,7 @@ export class VirtualHost {
   private queueVipRemoval(): void {
     this.lastVipChange = 'remove';
     this.onHostQueue(async () => {
-      for (const vip of this.config.vips) await this.ports.host.removeVip(vip);
+      for (const vip of this.hostVips) await this.ports.host.removeVip(vip);
     });
   }
 
@@ -284,10 +298,13 @@ export class VirtualHost {
    * awaited where it would hold up a VIP change or a script; shutdown waits for stragglers.
    */
   private startGarps(): void {
-    for (const vip of this.config.vips) {
-      const sent = this.ports.host.garp(vip);
-      this.pendingGarps.add(sent);
-      void sent.finally(() => this.pendingGarps.delete(sent));
+    // keepalived sends garp_master_repeat (5) at once; ucarp one.
+    for (let n = 0; n < this.config.garpRepeat; n++) {
+      for (const vip of this.hostVips) {
+        const sent = this.ports.host.garp(vip);
+        this.pendingGarps.add(sent);
+        void sent.finally(() => this.pendingGarps.delete(sent));
+      }
     }
   }
 

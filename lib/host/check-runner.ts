@@ -65,6 +65,8 @@ export interface CheckRunnerOptions {
   killGraceMs?: number;
   /** Extra environment for the command, on top of carpd's own. */
   env?: Readonly<Record<string, string>>;
+  /** Run the check as this user (keepalived's script_user); default: carpd's own. */
+  user?: { readonly uid: number; readonly gid: number };
 }
 
 const DEFAULT_KILL_GRACE_MS = 1000;
@@ -93,6 +95,7 @@ export class CheckRunner extends EventEmitter<{ result: [CheckRun] }> {
   private readonly log: HostLogger;
   private readonly killGraceMs: number;
   private readonly env: Readonly<Record<string, string>> | undefined;
+  private readonly user: { readonly uid: number; readonly gid: number } | undefined;
   private readonly label: string;
   private phase: 'new' | 'started' | 'stopped' = 'new';
   /** The start the current beat was scheduled for (monotonic ms). */
@@ -120,6 +123,7 @@ export class CheckRunner extends EventEmitter<{ result: [CheckRun] }> {
     this.log = o.log;
     this.killGraceMs = o.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.env = o.env;
+    this.user = o.user;
     this.label = `check ${JSON.stringify(spec.name)}`;
   }
 
@@ -200,6 +204,7 @@ export class CheckRunner extends EventEmitter<{ result: [CheckRun] }> {
       subprocess = execa(file, args, {
         reject: false,
         ...(this.env !== undefined ? { env: this.env } : {}),
+        ...(this.user !== undefined ? { uid: this.user.uid, gid: this.user.gid } : {}),
         // Its own process group (setsid), so one signal reaches everything the check started.
         detached: true,
         cleanup: false,

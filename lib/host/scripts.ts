@@ -51,6 +51,8 @@ export interface ScriptRunnerOptions {
   onOutcome?: (kind: ScriptKind, outcome: ScriptOutcome) => void;
   /** Extra environment for the scripts (CARPD_* variables naming the vhost and its VIPs). */
   env?: Readonly<Record<string, string>>;
+  /** Run the scripts as this user (keepalived's script_user); default: carpd's own. */
+  user?: { readonly uid: number; readonly gid: number };
 }
 
 export type ScriptOutcome = 'ok' | 'failed' | 'timeout' | 'error';
@@ -81,6 +83,7 @@ export class ScriptRunner {
   private readonly log: HostLogger;
   private readonly onOutcome: ((kind: ScriptKind, outcome: ScriptOutcome) => void) | undefined;
   private readonly env: Readonly<Record<string, string>> | undefined;
+  private readonly user: { readonly uid: number; readonly gid: number } | undefined;
   private current: Run | undefined;
   private pending: Job | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -94,6 +97,7 @@ export class ScriptRunner {
     this.log = o.log;
     this.onOutcome = o.onOutcome;
     this.env = o.env;
+    this.user = o.user;
   }
 
   /** Whether a script is running now. */
@@ -207,6 +211,7 @@ export class ScriptRunner {
     const subprocess = execa(file, args, {
       reject: false,
       ...(this.env !== undefined || run.job.env !== undefined ? { env: { ...this.env, ...run.job.env } } : {}),
+      ...(this.user !== undefined ? { uid: this.user.uid, gid: this.user.gid } : {}),
       // Its own process group (setsid), so a timeout can kill everything it started.
       detached: true,
       cleanup: false,

@@ -26,9 +26,11 @@ export type TimerName =
   /** BACKUP: no advertisement for the master-down interval means the master is gone (md_tmo). */
   | 'masterDownTimer'
   /** After SIGUSR2: how long a master that stepped down stays quiet before listening again. */
-  | 'stepDownTimer';
+  | 'stepDownTimer'
+  /** MASTER: the second announcement of the VIPs (keepalived's garp_master_delay). */
+  | 'garpTimer';
 
-export const TIMER_NAMES: readonly TimerName[] = ['advertTimer', 'masterDownTimer', 'stepDownTimer'];
+export const TIMER_NAMES: readonly TimerName[] = ['advertTimer', 'masterDownTimer', 'stepDownTimer', 'garpTimer'];
 
 /** ucarp sleeps 3 s after SIGUSR2 before it listens again; carpd waits as long, without freezing. */
 export const STEP_DOWN_HOLD_MS = 3000;
@@ -57,6 +59,11 @@ export interface MachineConfig {
   readonly downScriptOnExit: boolean;
   /** After start and after leaving FAULT, do not preempt for this long (keepalived's preempt_delay). */
   readonly preemptDelayMs?: number;
+  /**
+   * When the VIPs are announced again after becoming MASTER: undefined, two adverts later (as
+   * ucarp); a number of ms (keepalived's garp_master_delay, 5 s by default); 0, never.
+   */
+  readonly delayedGarpMs?: number;
   /** Our source address as an unsigned 32-bit number, for the tie-break. */
   readonly srcAddress: number;
 }
@@ -298,13 +305,13 @@ export class CarpMachine {
         this.log('warn', `non-preferred master ${ad.src} advertising ${describe(theirs)}: advertising at once, re-sending gratuitous ARP`);
         this.sendAdvert(this.own);
         this.effects.push({ type: 'garp' });
-        this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+        this.scheduleDelayedGarp();
       } else {
         // As ucarp does, a master that hears a slower master re-announces the VIP, now and
         // again a couple of adverts later, so clients that followed the other one come back.
         this.log('warn', `non-preferred master ${ad.src} advertising ${describe(theirs)}: re-sending gratuitous ARP`);
         this.effects.push({ type: 'garp' });
-        this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+        this.scheduleDelayedGarp();
       }
       return;
     }
@@ -394,6 +401,10 @@ export class CarpMachine {
       case 'stepDownTimer':
         this.log('info', 'step-down hold over: listening for a master again');
         this.setRun();
+        break;
+      case 'garpTimer':
+        // As keepalived: the second announcement only if still MASTER.
+        if (this.state === 'MASTER') this.effects.push({ type: 'garp' });
         break;
     }
   }
@@ -509,6 +520,7 @@ export class CarpMachine {
     const from = this.state;
     if (from === to) return;
     this.state = to;
+    if (from === 'MASTER') this.cancel('garpTimer');
     this.effects.push({ type: 'transition', from, to, reason });
     if (to === 'MASTER') {
       this.effects.push({ type: 'addVip' }, { type: 'garp' }, { type: 'runScript', script: 'up' });
@@ -546,8 +558,18 @@ export class CarpMachine {
     // nodes hear the new master as early as possible.
     this.sendAdvert(this.own);
     this.setState('MASTER', reason);
-    this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+    this.scheduleDelayedGarp();
     this.setRun();
+  }
+
+  /** The second announcement: ucarp's two adverts later, or keepalived's fixed delay. */
+  private scheduleDelayedGarp(): void {
+    const delayMs = this.config.delayedGarpMs;
+    if (delayMs === undefined) {
+      this.delayedGarpCountdown = DELAYED_GARP_ADVERTS;
+    } else if (delayMs > 0) {
+      this.arm('garpTimer', delayMs);
+    }
   }
 
   private sendAdvert(claim: Claim): void {

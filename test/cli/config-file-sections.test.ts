@@ -189,7 +189,7 @@ describe('a flat file reads as before', () => {
 
 describe('process settings', () => {
   it('names them in PROCESS_OPTIONS', () => {
-    expect([...PROCESS_OPTIONS].sort()).toEqual(['daemonize', 'debug', 'facility', 'metrics', 'pidfile']);
+    expect([...PROCESS_OPTIONS].sort()).toEqual(['daemonize', 'debug', 'facility', 'metrics', 'pidfile', 'script-user']);
   });
 
   it('takes them before the first section', () => {
