@@ -1,5 +1,3 @@
-import type { Clock } from './state/clock.js';
-
 /**
  * Logging: ucarp-style `[LEVEL] message` lines on stderr in the foreground, syslog when
  * daemonized. Sinks are pluggable so tests capture lines and the daemon can switch to syslog.
@@ -58,42 +56,5 @@ export class SinkLogger implements Logger {
   }
 }
 
-interface Window {
-  openedAt: number;
-  suppressed: number;
-}
-
-/**
- * Rate limit for repeated warnings: a peer with the wrong password sends one bad advert per
- * second, forever. The first line for a key is logged; later ones within `windowMs` are only
- * counted, and the first line after the window says how many were held back.
- */
-export class RateLimitedLog {
-  private readonly windows = new Map<string, Window>();
-
-  constructor(
-    private readonly log: Logger,
-    private readonly clock: Clock,
-    private readonly windowMs = 60_000,
-  ) {}
-
-  warn(key: string, message: string): void {
-    this.emit('warn', key, message);
-  }
-
-  info(key: string, message: string): void {
-    this.emit('info', key, message);
-  }
-
-  private emit(level: 'warn' | 'info', key: string, message: string): void {
-    const now = this.clock.now();
-    const w = this.windows.get(key);
-    if (w && now - w.openedAt < this.windowMs) {
-      w.suppressed++;
-      return;
-    }
-    const suffix = w && w.suppressed > 0 ? ` (${w.suppressed} more like this in the last ${Math.round((now - w.openedAt) / 1000)} s)` : '';
-    this.windows.set(key, { openedAt: now, suppressed: 0 });
-    this.log[level](message + suffix);
-  }
-}
+// The rate limiter for repeated warnings and dropped packets lives in its own module.
+export { RateLimitedLog, type RateLimitOptions } from './log/limiter.js';

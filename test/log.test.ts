@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimitedLog, SinkLogger, formatLine, type LogLevel } from '../lib/log.js';
-import { ManualClock } from '../lib/state/clock.js';
+import { SinkLogger, formatLine, type LogLevel } from '../lib/log.js';
 
 function capture(debug = false) {
   const lines: string[] = [];
@@ -28,31 +27,5 @@ describe('logging', () => {
     const loud = capture(true);
     loud.logger.debug('packet');
     expect(loud.lines).toEqual(['[DEBUG] packet']);
-  });
-});
-
-describe('rate-limited warnings', () => {
-  it('logs the first of a burst, counts the rest, and reports the count after the window', () => {
-    const { lines, logger } = capture();
-    const clock = new ManualClock(0);
-    const limited = new RateLimitedLog(logger, clock, 60_000);
-    // A peer with the wrong password: one bad advert a second for two minutes.
-    for (let s = 0; s < 120; s++) {
-      limited.warn('drop:bad-digest', 'dropped advert: bad-digest from 198.18.0.9');
-      clock.advance(1000);
-    }
-    expect(lines).toEqual([
-      '[WARNING] dropped advert: bad-digest from 198.18.0.9',
-      '[WARNING] dropped advert: bad-digest from 198.18.0.9 (59 more like this in the last 60 s)',
-    ]);
-  });
-
-  it('keeps separate windows per key', () => {
-    const { lines, logger } = capture();
-    const limited = new RateLimitedLog(logger, new ManualClock(0), 60_000);
-    limited.warn('a', 'first a');
-    limited.warn('b', 'first b');
-    limited.warn('a', 'second a');
-    expect(lines).toEqual(['[WARNING] first a', '[WARNING] first b']);
   });
 });

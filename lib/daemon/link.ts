@@ -10,6 +10,7 @@
 import { errorText } from '../errors.js';
 import type { Logger, RateLimitedLog } from '../log.js';
 import { checkLinkPacket, DropCounters, type LinkInputContext } from '../protocol/checks.js';
+import { intToIpv4, IPV4_MIN_HEADER_LENGTH } from '../protocol/ipv4.js';
 import type { AdvertPort, TimerPort } from './ports.js';
 import { QUIET_DROPS, type VirtualHost } from './vhost.js';
 
@@ -50,6 +51,14 @@ export interface LinkDeps {
   readonly limited: RateLimitedLog;
   /** The socket died: the process gives every VIP up and exits non-zero. */
   readonly onFatal: (reason: string) => void;
+}
+
+/**
+ * The IPv4 source of a datagram the link's checks refused, as an example for the drop log;
+ * undefined when it is too short to have one.
+ */
+function datagramSource(datagram: Buffer): string | undefined {
+  return datagram.length >= IPV4_MIN_HEADER_LENGTH ? intToIpv4(datagram.readUInt32BE(12)) : undefined;
 }
 
 /** After the interface was re-created: how often to retry opening the socket. */
@@ -176,7 +185,7 @@ export class Link {
         if (QUIET_DROPS.has(result.reason)) {
           this.deps.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
         } else {
-          this.deps.limited.warn(`drop:${result.reason}:${result.detail}`, `dropped advert: ${result.reason}: ${result.detail}`);
+          this.deps.limited.drop(result.reason, datagramSource(datagram), result.detail);
         }
         return;
       }

@@ -19,6 +19,7 @@ import { createPidfile, removePidfile } from '../host/pidfile.js';
 import { currentNetnsId } from '../host/run-dir.js';
 import { openSyslog } from '../host/syslog.js';
 import { RateLimitedLog, SinkLogger, stderrSink, type Logger } from '../log.js';
+import type { LimiterTimers } from '../log/limiter.js';
 import { CarpTransport } from '../net/transport.js';
 import type { Clock } from '../state/clock.js';
 import { GroupWiring } from './groups.js';
@@ -62,6 +63,15 @@ function namedLogger(base: Logger, prefix: string): Logger {
   };
 }
 
+/**
+ * The rate limiter's window timers. Unref'd: a summary still pending never keeps the process
+ * alive (cleanup flushes them anyway).
+ */
+const limiterTimers: LimiterTimers = {
+  set: (delayMs, fire) => setTimeout(fire, delayMs).unref(),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 const openRawSocket: OpenSocket = (o) => {
   const transport = new CarpTransport({ interface: o.interface, srcip: o.srcip, groups: o.groups });
   transport.on('packet', o.onPacket);
@@ -73,6 +83,8 @@ class Daemon implements ControlTarget {
   private config: Config;
   private readonly logger: SinkLogger;
   private readonly limited: RateLimitedLog;
+  /** Each vhost's own limiter (its lines carry its name), flushed when it goes. */
+  private readonly vhostLimited = new WeakMap<VirtualHost, RateLimitedLog>();
   private readonly links = new Map<string, Link>();
   private readonly vhosts = new Map<string, VirtualHost>();
   private readonly locks = new Map<VirtualHost, () => void>();
@@ -100,7 +112,7 @@ class Daemon implements ControlTarget {
   ) {
     this.config = config;
     this.logger = new SinkLogger(stderrSink(), config.process.debug);
-    this.limited = new RateLimitedLog(this.logger, monotonic);
+    this.limited = new RateLimitedLog(this.logger, monotonic, { timers: limiterTimers });
     this.batcher = new HostBatcher({ log: this.logger, cancelSignal: this.garpCancel.signal });
     this.health = new HealthHub(this.logger, config.process.scriptUser);
   }
@@ -163,6 +175,7 @@ class Daemon implements ControlTarget {
     const log = namedLogger(this.logger, prefix);
     let vhost: VirtualHost | undefined;
     const link = this.linkFor(config);
+    const limited = new RateLimitedLog(log, monotonic, { timers: limiterTimers });
     vhost = new VirtualHost(config, {
       clock: monotonic,
       timers: realTimers,
@@ -170,7 +183,7 @@ class Daemon implements ControlTarget {
       adverts: link.advertPort(),
       log,
       debug: this.config.process.debug,
-      limited: new RateLimitedLog(log, monotonic),
+      limited,
       wallClock: () => Date.now(),
       randomCounter: () => randomBytes(8).readBigUInt64BE(0),
       // The IP id of a DF datagram identifies no fragments; a counter from a random start does
@@ -183,6 +196,7 @@ class Daemon implements ControlTarget {
       onOwnTransition: this.groups.onOwnTransition,
       onAbilityChange: this.groups.onAbilityChange,
     });
+    this.vhostLimited.set(vhost, limited);
     return vhost;
   }
 
@@ -477,6 +491,7 @@ class Daemon implements ControlTarget {
     await vhost.shutdown();
     await vhost.drain();
     this.links.get(vhost.config.interface)?.detach(vhost);
+    this.vhostLimited.get(vhost)?.flush();
     const release = this.locks.get(vhost);
     this.locks.delete(vhost);
     if (release === undefined) return;
@@ -531,6 +546,9 @@ class Daemon implements ControlTarget {
     await this.closeMetrics?.();
     if (this.config.process.pidfile !== undefined) removePidfile(this.config.process.pidfile);
     for (const release of [...this.locks.values(), ...this.inheritedLocks.values()]) release();
+    // What the rate limiter still holds back (a flood's last window) is written before the log closes.
+    for (const vhost of vhosts) this.vhostLimited.get(vhost)?.flush();
+    this.limited.flush();
     await this.closeSyslog?.();
   }
 }

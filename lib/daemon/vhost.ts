@@ -162,9 +162,8 @@ export class VirtualHost {
         if (QUIET_DROPS.has(result.reason)) {
           this.ports.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
         } else {
-          // Keyed by the detail (which names the sender), so a second misconfigured peer is
-          // not hidden behind the first.
-          this.ports.limited.warn(`drop:${result.reason}:${result.detail}`, `dropped advert: ${result.reason}: ${result.detail}`);
+          // One window per reason, whatever the packet holds; the summary names a few senders.
+          this.ports.limited.drop(result.reason, accepted.ip.src, result.detail);
         }
         return;
       }
