@@ -7,41 +7,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LabHost, LabProcess } from '../../scripts/lab/lab.js';
-import { CARPD, carpdArgs, carpdCommand, singleMaster, sleep, startCarpd, vipHolders } from '../helpers/carpd.js';
+import { CARPD, carpdArgs, carpdCommand, guardianChildren, singleMaster, sleep, startCarpd, vipHolders } from '../helpers/carpd.js';
+import { isRunning } from '../helpers/failures.js';
 import { useLab, waitFor } from '../helpers/lab.js';
 
 /** The loaded-host bound for "within a fraction of a second" (the measured figure is logged). */
 const VIP_GONE_BOUND_MS = 1_500;
-
-/** The pids of a process's children that run the guardian script. */
-function guardianChildren(pid: number): number[] {
-  let children: string;
-  try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
-  } catch {
-    return [];
-  }
-  return children
-    .split(/\s+/)
-    .filter((p) => p !== '')
-    .map(Number)
-    .filter((child) => {
-      try {
-        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('carpd-guardian');
-      } catch {
-        return false;
-      }
-    });
-}
-
-function alive(pid: number): boolean {
-  try {
-    // A zombie still has a /proc entry; its state says it is gone.
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 function rssKib(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -132,7 +103,7 @@ describe('the VIP guardian', () => {
       expect(goneMs).toBeLessThan(VIP_GONE_BOUND_MS);
       expect(await master.hasAddress(lab.vip())).toBe(false);
       expect(await killed.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      await waitFor(() => !alive(guardians[0]!), 2_000, 20, 'the guardian gone once it has acted');
+      await waitFor(() => !isRunning(guardians[0]!), 2_000, 20, 'the guardian gone once it has acted');
       expect(killed.output()).toMatch(/carpd guardian of pid \d+: carpd exited without stopping cleanly: removed 198\.18\.\d+\.\d+\/32 from eth0/);
 
       // The backup takes over after its master-down interval and is the only holder.
@@ -161,7 +132,7 @@ describe('the VIP guardian', () => {
     d.signal('SIGTERM');
     expect(await d.exited).toEqual({ code: 0, signal: null });
     // carpd waits for its guardian before it exits: gone by now, not a moment later.
-    expect(alive(guardians[0]!)).toBe(false);
+    expect(isRunning(guardians[0]!)).toBe(false);
     expect(await h1.hasAddress(lab.vip())).toBe(false);
     expect(d.output()).not.toMatch(/carpd guardian/);
   }, 30_000);
@@ -180,7 +151,7 @@ describe('the VIP guardian', () => {
     process.kill(guardian!, 'SIGSTOP');
     try {
       first.signal('SIGKILL');
-      await waitFor(() => !alive(first.pid), 2_000, 10, 'the first carpd dead');
+      await waitFor(() => !isRunning(first.pid), 2_000, 10, 'the first carpd dead');
       const restarted = startCarpd(lab, h1, { advskew: 0, extra: ['--preempt'] });
       daemons.push(restarted);
       // h2 takes over after master-down; the restarted h1 (faster, --preempt) takes it back.
@@ -189,7 +160,7 @@ describe('the VIP guardian', () => {
     } finally {
       process.kill(guardian!, 'SIGCONT');
     }
-    await waitFor(() => !alive(guardian!), 3_000, 20, 'the late guardian gone');
+    await waitFor(() => !isRunning(guardian!), 3_000, 20, 'the late guardian gone');
     await first.exited; // its stderr closes once the guardian has exited
     expect(first.output()).toMatch(/left alone, a running carpd owns them: 198\.18\.\d+\.\d+\/32 on eth0 \(pid \d+ holds its lock\)/);
     await sleep(500);
