@@ -14,6 +14,8 @@ export interface MainDependencies {
   readonly stderr: { write(text: string): unknown };
   readonly system: SystemProbe;
   readonly runDaemon: (config: Config, options: RunOptions) => Promise<number>;
+  /** `carpd cleanup <options>`: remove the VIPs a carpd with these options left behind. */
+  readonly runCleanup: (config: Config, stderr: { write(text: string): unknown }) => Promise<number>;
   /** `carpd status [--json]` and `carpd reload`: talk to the running daemons. */
   readonly runControlCommand: (argv: string[], io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } }) => Promise<number>;
 }
@@ -30,6 +32,11 @@ const defaults: MainDependencies = {
     const { runDaemon } = await import('../daemon/process.js');
     return runDaemon(config, options);
   },
+  runCleanup: async (config, stderr) => {
+    const { runCleanup } = await import('../daemon/cleanup.js');
+    const line = (text: string) => stderr.write(`carpd cleanup: ${text}\n`);
+    return runCleanup(config, { log: { debug: () => {}, info: line, warn: line, error: line } });
+  },
   runControlCommand: async (argv, io) => {
     const { runControlCommand } = await import('../control/client.js');
     return runControlCommand(argv, io);
@@ -37,13 +44,15 @@ const defaults: MainDependencies = {
 };
 
 export async function main(argv: string[], dependencies: Partial<MainDependencies> = {}): Promise<number> {
-  const { stdout, stderr, system, runDaemon, runControlCommand } = { ...defaults, ...dependencies };
+  const { stdout, stderr, system, runDaemon, runControlCommand, runCleanup } = { ...defaults, ...dependencies };
   if (argv[0] !== undefined && CONTROL_COMMANDS.has(argv[0])) {
     return runControlCommand(argv, { stdout, stderr });
   }
+  // `carpd cleanup` reads the daemon's own options, for their interfaces and VIPs.
+  const cleanup = argv[0] === CLEANUP_COMMAND;
   let outcome;
   try {
-    outcome = parseCommandLine(argv, system);
+    outcome = cleanup ? parseCommandLine(argv.slice(1), cleanupProbe(system)) : parseCommandLine(argv, system);
   } catch (error) {
     if (error instanceof UsageError) {
       stderr.write(`carpd: ${error.message}\n`);
@@ -61,11 +70,23 @@ export async function main(argv: string[], dependencies: Partial<MainDependencie
       stdout.write(outcome.text);
       return 0;
     case 'run':
+      if (cleanup) return runCleanup(outcome.config, stderr);
       for (const warning of outcome.warnings) {
         stderr.write(`carpd: ${warning}\n`);
       }
       return runDaemon(outcome.config, { version: system.carpdVersion(), reloadConfig: () => reparse(argv, system) });
   }
+}
+
+const CLEANUP_COMMAND = 'cleanup';
+
+/**
+ * The host as `carpd cleanup` checks a command line against: every script counts as present (one
+ * removed since must not keep a VIP up). The interface and --srcip are still checked: when they
+ * are gone, so are the addresses this would remove.
+ */
+function cleanupProbe(system: SystemProbe): SystemProbe {
+  return { ...system, isExecutableFile: () => true };
 }
 
 /** The same command line read again: the config file it names is what changed. */

@@ -10,12 +10,20 @@ import { VipManager } from '../host/vip.js';
 import { formatVip, type VipAddress } from '../net/address.js';
 import type { HostPort, NotifyChannel } from './ports.js';
 import type { HostBatcher } from '../host/batch.js';
+import type { VipGuardian } from '../host/guardian.js';
+
+/** The VIP guardian and this vhost's instance lock file, which the guardian checks before it acts. */
+export interface GuardianLink {
+  readonly guardian: VipGuardian;
+  readonly lockPath: string;
+}
 
 export function createHostPort(
   config: VhostConfig,
   log: HostLogger,
   batcher: HostBatcher,
   onScriptOutcome: (kind: ScriptKind, outcome: ScriptOutcome) => void,
+  guarded?: GuardianLink,
   user?: { readonly uid: number; readonly gid: number },
 ): HostPort {
   const managers = new Map<string, VipManager>();
@@ -61,6 +69,12 @@ export function createHostPort(
     const addresses = await batcher.listAddresses(iface(vip));
     return addresses?.some((a) => a.local === vip.address.text && a.prefixlen === vip.prefix);
   };
+  const removeVip = async (vip: VipAddress): Promise<boolean> => {
+    const outcome = await batcher.address('del', formatVip(vip), iface(vip));
+    if (outcome === 'done') return true;
+    if (outcome === 'failed' && (await present(vip)) === false) return true;
+    return manager(vip).remove();
+  };
   return {
     async removeStale(vip) {
       // One listing of the interface serves every vhost that asks in the same turn.
@@ -79,16 +93,18 @@ export function createHostPort(
     // disagrees (or fails) is the change retried alone, with its own error line. A change that
     // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
     async addVip(vip) {
+      // Told before the address goes up: a carpd killed during the `ip addr add` is covered.
+      guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
       const outcome = await batcher.address('add', formatVip(vip), iface(vip), label(vip));
       if (outcome === 'done') return true;
       if (outcome === 'failed' && (await present(vip)) === true) return true;
       return manager(vip).add();
     },
     async removeVip(vip) {
-      const outcome = await batcher.address('del', formatVip(vip), iface(vip));
-      if (outcome === 'done') return true;
-      if (outcome === 'failed' && (await present(vip)) === false) return true;
-      return manager(vip).remove();
+      const removed = await removeVip(vip);
+      // Told only once the address is gone: one that failed to go stays the guardian's to remove.
+      if (removed) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
+      return removed;
     },
     garp: (vip) => batcher.garp(iface(vip), vip.address.text, garpCancel.signal),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),

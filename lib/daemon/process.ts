@@ -12,7 +12,8 @@ import { errorText } from '../errors.js';
 import { HostBatcher } from '../host/batch.js';
 import { HealthHub } from './health.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from '../host/daemonize.js';
-import { acquireInstanceLock } from '../host/instance-lock.js';
+import { VipGuardian } from '../host/guardian.js';
+import { acquireInstanceLock, instanceLockPath } from '../host/instance-lock.js';
 import { LinkMonitor } from '../host/link-monitor.js';
 import { BroadcastGroupNeighbour } from '../host/neigh.js';
 import { createPidfile, removePidfile } from '../host/pidfile.js';
@@ -104,6 +105,8 @@ class Daemon implements ControlTarget {
   private readonly garpCancel = new AbortController();
   private readonly batcher: HostBatcher;
   private readonly health: HealthHub;
+  /** Takes the VIPs down should this process be killed without a chance to (lib/host/guardian.ts). */
+  private readonly guardian: VipGuardian;
   private ipId = randomBytes(2).readUInt16BE(0);
 
   constructor(
@@ -115,6 +118,8 @@ class Daemon implements ControlTarget {
     this.limited = new RateLimitedLog(this.logger, monotonic, { timers: limiterTimers });
     this.batcher = new HostBatcher({ log: this.logger, cancelSignal: this.garpCancel.signal });
     this.health = new HealthHub(this.logger, config.process.scriptUser);
+    const syslogFacility = isDaemonChild() && config.process.facility !== 'none' ? config.process.facility : undefined;
+    this.guardian = new VipGuardian({ log: this.logger, ...(syslogFacility !== undefined ? { facility: syslogFacility } : {}) });
   }
 
   async run(): Promise<number> {
@@ -179,7 +184,14 @@ class Daemon implements ControlTarget {
     vhost = new VirtualHost(config, {
       clock: monotonic,
       timers: realTimers,
-      host: createHostPort(config, log, this.batcher, (kind, outcome) => vhost?.recordScript(kind, outcome), this.config.process.scriptUser),
+      host: createHostPort(
+        config,
+        log,
+        this.batcher,
+        (kind, outcome) => vhost?.recordScript(kind, outcome),
+        { guardian: this.guardian, lockPath: instanceLockPath({ interface: config.interface, vhid: config.vhid }) },
+        this.config.process.scriptUser,
+      ),
       adverts: link.advertPort(),
       log,
       debug: this.config.process.debug,
@@ -542,6 +554,8 @@ class Daemon implements ControlTarget {
     for (const link of this.links.values()) link.close();
     for (const neighbour of this.neighbours.values()) await neighbour.remove();
     await Promise.all(vhosts.map((v) => v.scriptsIdle()));
+    // The VIPs are down (the vhosts' host queues are drained): the guardian has nothing to do.
+    await this.guardian.close();
     await this.closeControl?.();
     await this.closeMetrics?.();
     if (this.config.process.pidfile !== undefined) removePidfile(this.config.process.pidfile);

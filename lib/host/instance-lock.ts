@@ -24,14 +24,22 @@ export interface InstanceLockOptions {
 
 export type InstanceLock = { ok: true; release(): void } | { ok: false; message: string };
 
+/**
+ * The lock file of (namespace, interface, vhid). The VIP guardian (guardian.ts) reads it too: a
+ * file naming a live carpd other than the one it guards means that VIP has a new owner. Throws
+ * if /proc is not mounted (currentNetnsId).
+ */
+export function instanceLockPath(o: InstanceLockOptions): string {
+  return join(o.runDir ?? DEFAULT_RUN_DIR, `${o.netnsId ?? currentNetnsId()}-${o.interface}-vhid${o.vhid}.pid`);
+}
+
 export function acquireInstanceLock(o: InstanceLockOptions): InstanceLock {
   checkInterfaceName('interface', o.interface);
   checkInteger('vhid', o.vhid, 1, 255);
   const runDir = o.runDir ?? DEFAULT_RUN_DIR;
   let path: string;
   try {
-    const netnsId = o.netnsId ?? currentNetnsId();
-    path = join(runDir, `${netnsId}-${o.interface}-vhid${o.vhid}.pid`);
+    path = instanceLockPath(o);
     mkdirSync(runDir, { recursive: true, mode: 0o755 });
   } catch (error) {
     return { ok: false, message: `cannot create the instance lock in ${runDir}: ${error instanceof Error ? error.message : String(error)}` };

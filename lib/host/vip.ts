@@ -133,6 +133,12 @@ export class VipManager {
     return removed;
   }
 
+  /** Whether vip/prefix (this prefix) is on the interface; undefined when it cannot be read (logged). */
+  async hasExact(): Promise<boolean | undefined> {
+    const prefixes = await this.vipPrefixes();
+    return prefixes?.includes(this.prefixLength);
+  }
+
   /** Whether the VIP is on the interface, with any prefix length. */
   async isPresent(): Promise<boolean> {
     const prefixes = await this.vipPrefixes();

@@ -1,5 +1,5 @@
 // Starting the real carpd (bin/carpd, built into dist/ by the global setup) on a lab host.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { VhostSnapshot } from '../../lib/control/types.js';
 import type { CommandResult, Lab, LabHost, LabProcess } from '../../scripts/lab/lab.js';
@@ -103,4 +103,27 @@ export function vhostNamed(status: { vhosts: readonly VhostSnapshot[] }, name: s
 export async function addressHolders(lab: Lab, address: string): Promise<LabHost[]> {
   const has = await Promise.all(lab.hosts.map((h) => h.hasAddress(address)));
   return lab.hosts.filter((_, k) => has[k]);
+}
+
+// ---- the VIP guardian (lib/host/guardian.ts) ----------------------------------------------
+
+/** The pids of a carpd's children that run the VIP guardian's script. */
+export function guardianChildren(pid: number): number[] {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return [];
+  }
+  return children
+    .split(/\s+/)
+    .filter((p) => p !== '')
+    .map(Number)
+    .filter((child) => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('carpd-guardian');
+      } catch {
+        return false;
+      }
+    });
 }
