@@ -271,7 +271,8 @@ describe('the golden keepalived packets, received by a carpd peer', () => {
 
 describe("the link's shared checks with VRRP vhosts on it (versions {2, 3}, carpOnly false)", () => {
   it('passes VRRP payload lengths (20, 24, 12, 16 bytes) on to the vhost', () => {
-    for (const over of [{ addresses: ['198.18.0.50'] }, {}, { ...VALID_V3, addresses: ['198.18.0.50'] }, VALID_V3]) {
+    const cases: Partial<PacketOptions>[] = [{ addresses: ['198.18.0.50'] }, {}, { ...VALID_V3, addresses: ['198.18.0.50'] }, VALID_V3];
+    for (const over of cases) {
       const buf = packet(over);
       const l = checkLinkPacket(buf, LINK);
       expect(l).toMatchObject({ ok: true, version: over.version ?? 2, vhid: 51, payloadStart: 20, payloadLength: buf.length - 20 });
