@@ -189,8 +189,17 @@ describe('decodeVrrp', () => {
     truncated(() => decodeVrrp(v2, 0, length));
   });
 
-  it('refuses a length running past the end of the buffer', () => {
-    truncated(() => decodeVrrp(v2, 4, v2.length));
+  it('refuses a length running past the end of the buffer, naming what it has and needs', () => {
+    expect(truncated(() => decodeVrrp(v2, 4, v2.length)).message).toBe('VRRP message truncated: 20 bytes, need 24');
+  });
+
+  it('refuses a negative or fractional offset instead of reading before a view', () => {
+    const backing = new Uint8Array(64).fill(0xaa);
+    const view = new Uint8Array(backing.buffer, 16, 32);
+    view.set(v2);
+    truncated(() => decodeVrrp(view, -8, 24));
+    truncated(() => decodeVrrp(view, 0.5, 24));
+    truncated(() => decodeVrrp(view, 0, Number.NaN));
   });
 
   it('refuses a count larger than the bytes: v2 needs its 8 auth bytes, v3 4 bytes an address', () => {
