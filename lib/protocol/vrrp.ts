@@ -131,8 +131,11 @@ export function vrrpChecksum(buf: Uint8Array, start: number, end: number, pseudo
  * count (or its header) is an error; field values are for the input checks to judge.
  */
 export function decodeVrrp(buf: Uint8Array, offset: number, length: number): VrrpAdvertisement {
-  if (length < VRRP_HEADER_LENGTH || buf.length - offset < length) {
-    throw new ProtocolDecodeError(`VRRP message truncated: ${Math.max(0, Math.min(length, buf.length - offset))} bytes, need ${VRRP_HEADER_LENGTH}`, 'truncated');
+  const available = buf.length - offset;
+  // A negative offset would read the bytes before a view (Buffer.from on its backing store).
+  if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < VRRP_HEADER_LENGTH || available < length) {
+    const have = Math.max(0, Math.min(length, available));
+    throw new ProtocolDecodeError(`VRRP message truncated: ${have} bytes, need ${Math.max(VRRP_HEADER_LENGTH, length)}`, 'truncated');
   }
   const view = Buffer.from(buf.buffer, buf.byteOffset + offset, length);
   const version = view[0]! >> 4;

@@ -5,7 +5,8 @@ import type { HostPort, TimerPort } from '../../lib/daemon/ports.js';
 import { VirtualHost } from '../../lib/daemon/vhost.js';
 import { RateLimitedLog, type Logger } from '../../lib/log.js';
 import { ipv4 } from '../../lib/net/address.js';
-import { decodeAdvertisement } from '../../lib/protocol/carp.js';
+import { CARP_HEADER_LENGTH, decodeAdvertisement } from '../../lib/protocol/carp.js';
+import { decodeVrrp } from '../../lib/protocol/vrrp.js';
 import { ManualClock } from '../../lib/state/clock.js';
 import type { CarpState, MachineConfig, MachineEvent } from '../../lib/state/machine.js';
 
@@ -147,8 +148,10 @@ export class SimNode {
   alive = true;
   /** Whether this node's adverts reach the segment (false models a partition). */
   connected = true;
-  /** Adverts this node sent, decoded. */
+  /** CARP adverts this node sent, decoded. */
   adverts: { at: number; vhid: number; advbase: number; advskew: number }[] = [];
+  /** VRRP adverts this node sent, decoded. */
+  vrrpAdverts: { at: number; vrid: number; version: number; priority: number; intervalCs: number }[] = [];
   readonly timers: TimerPort;
 
   constructor(
@@ -171,8 +174,16 @@ export class SimNode {
     const socket: LinkSocket = {
       send: async (datagram) => {
         if (!this.alive) return;
-        const ad = decodeAdvertisement(datagram, 20);
-        this.adverts.push({ at: sim.clock.now(), vhid: ad.vhid, advbase: ad.advbase, advskew: ad.advskew });
+        // The vhosts build datagrams without IP options: the payload starts at byte 20. CARP's
+        // is exactly 36 bytes; anything else is VRRP (which CARP's decoder would refuse, and a
+        // failed send is only counted, so the datagram would silently never reach the segment).
+        if (datagram.length - 20 === CARP_HEADER_LENGTH) {
+          const ad = decodeAdvertisement(datagram, 20);
+          this.adverts.push({ at: sim.clock.now(), vhid: ad.vhid, advbase: ad.advbase, advskew: ad.advskew });
+        } else {
+          const ad = decodeVrrp(datagram, 20, datagram.length - 20);
+          this.vrrpAdverts.push({ at: sim.clock.now(), vrid: ad.vrid, version: ad.version, priority: ad.priority, intervalCs: ad.intervalCs });
+        }
         if (this.connected) sim.broadcast(this, Buffer.from(datagram));
       },
       join() {},
