@@ -87,7 +87,10 @@ export function checkVrrpPacket(accepted: LinkAccepted, ctx: VrrpInputContext): 
   // 10. Checksum.
   const end = payloadStart + payloadLength;
   const plain = vrrpChecksum(packet, payloadStart, end) === 0;
-  const valid = ctx.version === 2 ? plain : plain || vrrpChecksum(packet, payloadStart, end, { src: ip.srcInt, dst: ip.dstInt }) === 0;
+  // keepalived before 2.0.x checksummed unicast v3 adverts with the group as the pseudo-header's
+  // destination; today's keepalived detects and accepts that form, so do we.
+  const pseudo = (dst: number): boolean => vrrpChecksum(packet, payloadStart, end, { src: ip.srcInt, dst }) === 0;
+  const valid = ctx.version === 2 ? plain : plain || pseudo(ip.dstInt) || (ip.dstInt !== ctx.group && pseudo(ctx.group));
   if (!valid) {
     return drop('bad-checksum', `${from}: VRRPv${ctx.version} checksum ${hex16(advert.checksum)} does not verify`);
   }

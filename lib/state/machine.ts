@@ -295,8 +295,9 @@ export class CarpMachine {
         this.lastMaster = ad.src;
         this.lastMasterClaim = theirs;
         // As ucarp does: one more advert so the preferred master knows it must (re)assert
-        // itself, then step back.
-        this.sendAdvert(this.own);
+        // itself, then step back. keepalived yields silently, and so does carpd under VRRP (the
+        // winner would only answer it with an advert and gratuitous ARP).
+        if (rules.reassertWith === 'garp') this.sendAdvert(this.own);
         this.setState('BACKUP', `preferred master ${ad.src} advertised ${describe(theirs)}`);
         this.setRun();
       } else if (rules.reassertWith === 'advert') {

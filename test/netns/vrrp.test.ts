@@ -151,7 +151,7 @@ describe('carpd and keepalived, failures and elections', () => {
   const getLab = useLab({ hosts: 3 });
   const d = useDaemons(getLab);
 
-  it('a link cut of the keepalived master: carpd takes over within 4.5 s; of the carpd master: keepalived does', async () => {
+  it('a link cut of the keepalived master: carpd takes over within 4.5 s; of the carpd master: keepalived does', { timeout: 60_000 }, async () => {
     const lab = getLab();
     const [h1, h2] = [lab.host(1), lab.host(2)];
     d.keepalived(h1, { priority: 100, state: 'MASTER', pass: 'secret12' });
@@ -304,7 +304,7 @@ describe('carpd and keepalived, VRRPv3 at 0.1 s and unicast', () => {
     }
   });
 
-  it('carpd and keepalived each read the same kind of keepalived.conf, VRRPv2 PASS and VRRPv3', async () => {
+  it('carpd and keepalived each read the same kind of keepalived.conf, VRRPv2 PASS and VRRPv3', { timeout: 60_000 }, async () => {
     const lab = getLab();
     const [h1, h2] = [lab.host(1), lab.host(2)];
     for (const version of [2, 3] as const) {

@@ -248,14 +248,16 @@ describe('the golden keepalived packets, received by a carpd peer', () => {
     },
   );
 
-  it('refuses the pre-2.0 unicast v3 checksum (old_unicast_checksum: pseudo dst 224.0.0.18), which keepalived 2.2.7 sends only when told to', () => {
-    // keepalived 2.2.7 auto-detects this form on receive; carpd does not (yet): noted here so
-    // that a change of mind is a deliberate one.
+  it('accepts the pre-2.0 unicast v3 checksum (old_unicast_checksum: pseudo dst 224.0.0.18), as keepalived 2.2.7 does on receive', () => {
     const old = fixtures.filter((f) => f.checksumMode === 'v3-ipv4-pseudo-header-mcast-dst');
     expect(old.length).toBeGreaterThan(0);
     for (const f of old) {
       const peer: VrrpInputContext = { ...UNICAST_V3, vrid: f.vrid, srcip: ipv4ToInt(f.dst), peers: new Set([ipv4ToInt(f.src)]), addresses: [ipv4ToInt(f.vips[0]!)] };
-      expect(run(f.ip, peer, { ...LINK, isOwnAddress: () => false }).reason).toBe('bad-checksum');
+      expect(run(f.ip, peer, { ...LINK, isOwnAddress: () => false }).reason).toBe('ok');
+      // Corrupted, it is still refused.
+      const broken = Buffer.from(f.ip);
+      broken[broken.length - 1]! ^= 0x01;
+      expect(run(broken, peer, { ...LINK, isOwnAddress: () => false }).reason).toBe('bad-checksum');
     }
   });
 
