@@ -213,6 +213,37 @@ describe('carpd and keepalived, failures and elections', () => {
     expect(delayed.output()).toMatch(/BACKUP -> MASTER \(preempting lower-priority master/);
   });
 
+  it('a failing check puts the carpd master in FAULT: it sends priority 0 and keepalived takes over; healthy again, carpd preempts back', async () => {
+    const lab = getLab();
+    const [h1, h2] = [lab.host(1), lab.host(2)];
+    const dir = mkdtempSync(join(tmpdir(), 'carpd-vrrp-check-'));
+    const down = join(dir, 'down');
+    try {
+      const carpd = d.carpd(h1, {
+        priority: 100,
+        extra: [`--check=/bin/sh -c "test ! -e ${down}"`, '--check-interval=0.2', '--check-fall=1', '--check-rise=1'],
+      });
+      await heldBy(lab, h1, 8_000, 'the VIP on carpd (h1)');
+      const ka = d.keepalived(h2, { priority: 80 });
+      await sleep(4_500);
+      expect(await lab.vipHolders()).toEqual([h1]);
+      const failAt = Date.now();
+      writeFileSync(down, '');
+      await heldBy(lab, h2, 4_000, 'the VIP on keepalived (h2) after the check failed');
+      const faultMs = Date.now() - failAt;
+      expect(carpd.output()).toMatch(/MASTER -> FAULT \(/);
+      rmSync(down);
+      // Healthy again: carpd (100) preempts keepalived (80).
+      await heldBy(lab, h1, 8_000, 'the VIP back on carpd (h1)');
+      expect(keepalivedEntered(ka.proc, 'BACKUP')).toBeGreaterThanOrEqual(2);
+      console.log(`VRRP check failed on the carpd master: keepalived MASTER ${faultMs} ms later`);
+      // The skew time at priority 80 (0.69 s) plus the check interval.
+      expect(faultMs).toBeLessThan(2_500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('three nodes, keepalived 150, carpd 100, keepalived 50: on the master\'s stop the 100 node takes over, alone', async () => {
     const lab = getLab();
     const [h1, h2, h3] = [lab.host(1), lab.host(2), lab.host(3)];
