@@ -97,7 +97,11 @@ export interface VrrpFigures {
   vipToGarpMs: number | undefined;
   /** Fault → the backup's first advert at the client. */
   backupAdvertMs: number | undefined;
-  /** The master's last advert before the fault → the fault: where in the interval the fault fell. */
+  /**
+   * The advert the backup times from (the master's last before the take-over) → the fault: where
+   * in the interval the fault fell. Can be a little below 0: the capture's kernel timestamp of the
+   * advert the bench waited for is sometimes a fraction of a millisecond after Date.now() at the fault.
+   */
   faultPhaseMs: number | undefined;
 }
 
@@ -116,7 +120,6 @@ export function vrrpRoundFigures(r: VrrpRoundRecord): VrrpFigures {
   const takeoverAt = Math.min(vipOn ?? Infinity, backupAdvert?.timeMs ?? Infinity);
   const masterAdverts = r.packets.filter((p) => isVrrpFrom(p, r.master, false));
   const lastAdvert = masterAdverts.filter((p) => p.timeMs < takeoverAt).pop();
-  const beforeFault = masterAdverts.filter((p) => p.timeMs < t0).pop();
   const outage = outageWindow(r.replyTimesMs, t0, r.pingStoppedMs);
   const resignToVip = since(vipOn, resign?.timeMs);
   const lastAdvertToVip = since(vipOn, lastAdvert?.timeMs);
@@ -138,6 +141,6 @@ export function vrrpRoundFigures(r: VrrpRoundRecord): VrrpFigures {
     garpMs: since(garp?.timeMs, t0),
     vipToGarpMs: since(garp?.timeMs, vipOn),
     backupAdvertMs: since(backupAdvert?.timeMs, t0),
-    faultPhaseMs: since(t0, beforeFault?.timeMs),
+    faultPhaseMs: since(t0, lastAdvert?.timeMs),
   };
 }
