@@ -61,6 +61,8 @@ export class VirtualHost {
   private hostQueue: Promise<unknown> = Promise.resolve();
   private readonly pendingGarps = new Set<Promise<boolean>>();
   private advertsSent = 0;
+  /** The advert being sent now, if any (never rejects: sendAdvert catches). */
+  private lastSend: Promise<void> = Promise.resolve();
   private advertsReceived = 0;
   private sendErrors = 0;
   private otherMasterHeard = 0;
@@ -196,7 +198,7 @@ export class VirtualHost {
     const host = this.ports.host;
     switch (effect.type) {
       case 'sendAdvert':
-        void this.sendAdvert(effect.claim);
+        this.lastSend = this.sendAdvert(effect.claim);
         break;
       case 'addVip':
         if (c.manageVip) {
@@ -281,7 +283,12 @@ export class VirtualHost {
 
   private queueVipRemoval(): void {
     this.lastVipChange = 'remove';
+    // A leaving master's bow-out (priority 0) goes on the wire before `ip` is spawned: the
+    // spawn blocks the event loop for several ms, and the backups' skew time starts only when
+    // they hear the advert (measured: the bow-out left 10-20 ms late behind the removal).
+    const sent = this.lastSend;
     this.onHostQueue(async () => {
+      await sent;
       for (const vip of this.hostVips) await this.ports.host.removeVip(vip);
     });
   }
@@ -342,12 +349,10 @@ export class VirtualHost {
     try {
       // The bow-out advert and the VIP removal come out of the machine like any other effect.
       const effects = this.machine.handle({ type: 'shutdown' });
-      const sends: Promise<void>[] = [];
-      for (const effect of effects) {
-        if (effect.type === 'sendAdvert') sends.push(this.sendAdvert(effect.claim));
-        else this.apply(effect);
-      }
+      // The bow-out first, on the wire before anything spawns a process (see queueVipRemoval).
+      const sends = effects.filter((e) => e.type === 'sendAdvert').map((e) => this.sendAdvert(e.claim));
       await Promise.all(sends);
+      for (const effect of effects) if (effect.type !== 'sendAdvert') this.apply(effect);
     } catch (error) {
       this.ports.log.error(`error while stopping: ${errorText(error)}`);
     }
