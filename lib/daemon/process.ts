@@ -12,6 +12,7 @@ import { errorText } from '../errors.js';
 import { HostBatcher } from '../host/batch.js';
 import { HealthHub } from './health.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from '../host/daemonize.js';
+import { Launcher, useLauncher } from '../host/launcher.js';
 import { VipGuardian } from '../host/guardian.js';
 import { acquireInstanceLock, instanceLockPath } from '../host/instance-lock.js';
 import { LinkMonitor } from '../host/link-monitor.js';
@@ -107,6 +108,8 @@ class Daemon implements ControlTarget {
   private readonly health: HealthHub;
   /** Takes the VIPs down should this process be killed without a chance to (lib/host/guardian.ts). */
   private readonly guardian: VipGuardian;
+  /** Starts ip and arping for us (lib/host/launcher.ts). */
+  private launcher: Launcher | undefined;
   private ipId = randomBytes(2).readUInt16BE(0);
 
   constructor(
@@ -144,6 +147,10 @@ class Daemon implements ControlTarget {
         return 1;
       }
     }
+
+    // Started now, while the heap is small: it forks ip and arping for us (lib/host/launcher.ts).
+    this.launcher = new Launcher((reason) => log.warn(`${reason}: carpd starts ip and arping itself from now on`));
+    useLauncher(this.launcher);
 
     const vhosts = this.config.vhosts.map((c) => this.createVhost(c));
     // One carpd per (network namespace, interface, vhid): a second one would start by removing
@@ -558,6 +565,8 @@ class Daemon implements ControlTarget {
     await this.guardian.close();
     await this.closeControl?.();
     await this.closeMetrics?.();
+    useLauncher(undefined);
+    this.launcher?.close();
     if (this.config.process.pidfile !== undefined) removePidfile(this.config.process.pidfile);
     for (const release of [...this.locks.values(), ...this.inheritedLocks.values()]) release();
     // What the rate limiter still holds back (a flood's last window) is written before the log closes.

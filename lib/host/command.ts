@@ -1,4 +1,6 @@
 import { execa } from 'execa';
+import { constants } from 'node:os';
+import { currentLauncher } from './launcher.js';
 
 /**
  * One short-lived command (`ip`, `arping`) with a deadline. It never throws for a failing
@@ -40,6 +42,16 @@ const MAX_BUFFER = 1024 * 1024;
 const FORCE_KILL_AFTER_MS = 1000;
 
 export async function runCommand(file: string, args: readonly string[], opts: CommandOptions): Promise<CommandResult> {
+  // The daemon's launcher shell forks far faster than Node can (lib/host/launcher.ts).
+  const launcher = opts.prefix === undefined || opts.prefix.length === 0 ? currentLauncher() : undefined;
+  if (launcher !== undefined) {
+    const launched = await launcher.run(file, args, {
+      timeoutMs: opts.timeoutMs,
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      ...(opts.cancelSignal !== undefined ? { cancelSignal: opts.cancelSignal } : {}),
+    });
+    if (launched !== undefined) return fromLaunch(file, launched);
+  }
   const [program, ...argv] = opts.prefix && opts.prefix.length > 0 ? [...opts.prefix, file, ...args] : [file, ...args];
   const result = await execa(program!, argv, {
     reject: false,
@@ -62,6 +74,31 @@ export async function runCommand(file: string, args: readonly string[], opts: Co
   };
   if (result.signal !== undefined) out.signal = result.signal;
   if (!started) out.spawnError = oneLine(result.shortMessage ?? result.message ?? 'cannot start');
+  return out;
+}
+
+/** A launcher's result in runCommand's terms. */
+function fromLaunch(file: string, r: { exitCode: number; stdout: string; stderr: string; killedBy?: 'timeout' | 'cancel' }): CommandResult {
+  const out: CommandResult = {
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    timedOut: r.killedBy === 'timeout',
+    canceled: r.killedBy === 'cancel',
+    failed: r.exitCode !== 0,
+  };
+  if (r.exitCode > 128) {
+    // The shell reports a child killed by signal N as 128 + N.
+    const name = Object.entries(constants.signals).find(([, n]) => n === r.exitCode - 128)?.[0];
+    if (name !== undefined) {
+      out.exitCode = undefined;
+      out.signal = name;
+    }
+  }
+  if (r.exitCode === 127 && /not found|No such file/i.test(r.stderr)) {
+    out.exitCode = undefined;
+    out.spawnError = `${file}: not found`;
+  }
   return out;
 }
 
