@@ -1,5 +1,5 @@
 // Starting Debian's real ucarp 1.5.2 on a lab host, for the interoperability tests.
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ let privateCopy: string | undefined;
  * A private copy of /usr/sbin/ucarp, made once per test process. test/package/deb.test.ts
  * installs carpd's .deb, which Conflicts: ucarp, so dpkg removes /usr/sbin/ucarp until that
  * test restores it; a copy keeps a run that overlaps it (another engineer's, on the same
- * machine) from losing the binary half-way. The program is the same bytes as Debian's.
+ * machine) from losing the binary half-way. The program is the same bytes as Debian's. The
+ * copy goes when the test process exits.
  */
 export function ucarpBinary(): string {
   if (privateCopy !== undefined) return privateCopy;
@@ -28,7 +29,10 @@ export function ucarpBinary(): string {
         'or apt-get install ucarp; test/package/deb.test.ts removes it while it runs)',
     );
   }
-  const copy = join(mkdtempSync(join(tmpdir(), 'carpd-ucarp-')), 'ucarp');
+  // The pid in the name lets scripts/lab-clean.sh tell a killed run's copy from a live one's.
+  const dir = mkdtempSync(join(tmpdir(), `carpd-ucarp-${process.pid}-`));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const copy = join(dir, 'ucarp');
   copyFileSync(UCARP_INSTALLED, copy);
   privateCopy = copy;
   return copy;
