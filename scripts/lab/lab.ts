@@ -213,7 +213,7 @@ export class Lab {
     return lab;
   }
 
-  /** All namespaces of this lab, bridge last (deleted after the hosts so veths go first). */
+  /** All namespaces of this lab: the hosts, the client, the bridge. */
   get namespaces(): string[] {
     return [...this.hosts.map((h) => h.ns), this.client.ns, this.bridgeNs];
   }
