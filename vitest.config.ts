@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/build.ts'],
+    setupFiles: ['test/helpers/setup.ts'],
     fileParallelism: false,
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -19,9 +19,10 @@ set -euo pipefail
 
 readonly REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readonly OUT_DIR="${REPO_ROOT}/test/fixtures/golden"
-# The PID suffix keeps two runs (or another engineer's lab) from colliding.
-readonly NS_UCARP="carpd-golden-ucarp-$$"
-readonly NS_PEER="carpd-golden-peer-$$"
+# The lab's prefix, so scripts/lab-clean.sh removes a leftover; the PID keeps two runs (or
+# another engineer's lab) from colliding.
+readonly NS_UCARP="carpd-lab-golden-$$-ucarp"
+readonly NS_PEER="carpd-lab-golden-$$-peer"
 readonly IF_UCARP="cg-ucarp"
 readonly IF_PEER="cg-peer"
 readonly ADDR_UCARP="198.18.0.1"

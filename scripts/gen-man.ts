@@ -9,7 +9,7 @@
  * Version and date default to package.json's version and the date of debian/changelog's top
  * entry, so the output depends on the checkout only (reproducible builds).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -227,11 +227,18 @@ function main(argv: string[]): void {
   const date = values.date ?? changelogDate(readFileSync(join(root, 'debian', 'changelog'), 'utf8'));
   if (values.man !== undefined) {
     const template = readFileSync(join(root, 'man', 'carpd.8.in'), 'utf8');
-    writeFileSync(values.man, renderManPage(template, { version, date }));
+    writeOutput(values.man, renderManPage(template, { version, date }));
   }
   if (values.completion !== undefined) {
-    writeFileSync(values.completion, renderBashCompletion());
+    writeOutput(values.completion, renderBashCompletion());
   }
+}
+
+/** Writes a generated file, making its directory first (`npm run man` writes into build/, which a fresh clone lacks). */
+function writeOutput(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  process.stdout.write(`gen-man: wrote ${path}\n`);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -9,32 +9,26 @@
 // Nothing here touches the machine's own namespace except `ip netns add/del/pids`; addresses
 // come from 198.18.0.0/15 only (see safety.ts).
 import { exec, run, type CommandResult } from './command.js';
+import { NamespaceSet } from './namespaces.js';
 import { assertLabNamespace, spawnInNamespace, type LabProcess, type SpawnOptions } from './process.js';
 import { startPing, type PingMonitor } from './ping.js';
 import { waitFor } from './wait.js';
-import { registerLab, unregisterLab } from './registry.js';
-import {
-  CLIENT_OCTET,
-  NAMESPACE_PREFIX,
-  VIP_BASE,
-  labMac,
-  validateHostCount,
-  validateLabName,
-  validateSubnet,
-  validateVipIndex,
-} from './safety.js';
+import { CLIENT_OCTET, VIP_BASE, labMac, validateHostCount, validateSubnet, validateVipIndex } from './safety.js';
 
 export { PacketCapture, parseTcpdump, type CapturedPacket, type CarpFields, type ArpFields } from './capture.js';
 export { parsePingOutput, analysePing, type PingMonitor, type PingReport, type PingGap } from './ping.js';
 export type { LabProcess, ProcessExit, SpawnOptions } from './process.js';
 export type { CommandResult } from './command.js';
 export { NAMESPACE_PREFIX } from './safety.js';
+export { NamespaceSet, listNamespaces, removeRunFiles, type NamespaceSetOptions } from './namespaces.js';
 export { waitFor } from './wait.js';
 
 export interface LabOptions {
   hosts: number;
   /** Unique id, part of every namespace name; default `${process.pid}-${counter}`. */
   name?: string;
+  /** carpd's run directory, cleaned of what carpd left for the lab's namespaces; default /run/carpd. */
+  runDir?: string;
   /** First three octets of the lab's /24; default '198.18.0'. Must lie inside 198.18.0.0/15. */
   subnet?: string;
 }
@@ -84,8 +78,6 @@ export interface LabClient {
 }
 
 const BRIDGE = 'br0';
-
-let labCounter = 0;
 
 /** Everything a namespace member needs, shared by hosts and the client. */
 abstract class Member {
@@ -190,31 +182,28 @@ export class Lab {
   readonly client: LabClient;
   readonly bridgeNs: string;
   private readonly processes = new Set<LabProcess>();
-  /**
-   * Namespaces this lab created itself. Teardown touches only these: if `ip netns add` fails
-   * because the name is taken (two labs given the same name), the other lab's namespaces survive.
-   */
-  private readonly created = new Set<string>();
+  /** The namespaces, created, registered for last-resort clean-up and deleted by one owner. */
+  private readonly set: NamespaceSet;
   private destroyed: Promise<void> | undefined;
 
-  private constructor(o: LabOptions) {
-    const hostCount = validateHostCount(o.hosts);
-    this.id = validateLabName(o.name ?? `${process.pid}-${++labCounter}`);
+  private constructor(o: LabOptions, set: NamespaceSet) {
+    this.set = set;
+    this.id = set.id;
     this.subnet = validateSubnet(o.subnet ?? '198.18.0');
-    const prefix = `${NAMESPACE_PREFIX}${this.id}`;
-    this.bridgeNs = `${prefix}-br`;
+    this.bridgeNs = set.name('br');
     this.hosts = Array.from(
-      { length: hostCount },
-      (_, k) => new Host(this, k + 1, `${prefix}-h${k + 1}`, `${this.subnet}.${k + 1}`, labMac(k + 1)),
+      { length: validateHostCount(o.hosts) },
+      (_, k) => new Host(this, k + 1, set.name(`h${k + 1}`), `${this.subnet}.${k + 1}`, labMac(k + 1)),
     );
-    this.client = new Client(this, `${prefix}-c`, `${this.subnet}.${CLIENT_OCTET}`, labMac(CLIENT_OCTET));
+    this.client = new Client(this, set.name('c'), `${this.subnet}.${CLIENT_OCTET}`, labMac(CLIENT_OCTET));
   }
 
   static async create(o: LabOptions): Promise<Lab> {
-    const lab = new Lab(o);
-    // Registered before the first namespace exists, so a failure half-way, or the process
-    // dying during setup, still removes whatever was made.
-    registerLab(lab.id, lab.created);
+    // Every option is checked before the set registers or creates anything.
+    validateHostCount(o.hosts);
+    validateSubnet(o.subnet ?? '198.18.0');
+    const set = new NamespaceSet({ name: o.name, runDir: o.runDir });
+    const lab = new Lab(o, set);
     try {
       await lab.build();
     } catch (err) {
@@ -224,7 +213,7 @@ export class Lab {
     return lab;
   }
 
-  /** All namespaces of this lab, bridge last (deleted after the hosts so veths go first). */
+  /** All namespaces of this lab: the hosts, the client, the bridge. */
   get namespaces(): string[] {
     return [...this.hosts.map((h) => h.ns), this.client.ns, this.bridgeNs];
   }
@@ -295,11 +284,9 @@ export class Lab {
   }
 
   private async build(): Promise<void> {
-    await Promise.all(this.namespaces.map((ns) => this.addNamespace(ns)));
-    // STP off and forward delay 0: ports forward as soon as they are up. Multicast snooping off:
-    // the CARP group must reach every port whatever IGMP state the bridge has learnt.
-    await run('ip', ['-n', this.bridgeNs, 'link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
-    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', BRIDGE, 'up']);
+    const roles = [...this.hosts.map((h) => `h${h.index}`), 'c', 'br'];
+    await Promise.all(roles.map((role) => this.set.add(role)));
+    await this.set.bridge(this.bridgeNs, BRIDGE);
     const members: { port: string; m: Member }[] = [
       ...this.hosts.map((h) => ({ port: `h${h.index}`, m: h as Host })),
       { port: 'c', m: this.client as Client },
@@ -307,69 +294,20 @@ export class Lab {
     await Promise.all(members.map(({ port, m }) => this.attach(port, m)));
   }
 
-  private async addNamespace(ns: string): Promise<void> {
-    await run('ip', ['netns', 'add', ns]);
-    this.created.add(ns);
-    await run('ip', ['-n', ns, 'link', 'set', 'dev', 'lo', 'up']);
-    // CARP (as ucarp speaks it) is IPv4 only; without IPv6 the captures carry no router
-    // solicitations, MLD reports or DAD probes, only what the test is about.
-    await run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
-  }
-
   private async attach(port: string, m: Member): Promise<void> {
-    // The pair is created in the bridge namespace and its far end moved straight into the
-    // member's namespace as eth0, so no interface ever exists in the machine's own namespace.
-    await run('ip', ['-n', this.bridgeNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', m.ifname, 'netns', m.ns]);
+    await this.set.veth(this.bridgeNs, port, m.ns, m.ifname, { up: false });
     await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'address', m.mac]);
     await run('ip', ['-n', m.ns, 'addr', 'add', `${m.address}/24`, 'dev', m.ifname]);
     await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'up']);
-    await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, 'master', BRIDGE]);
+    await this.set.attach(this.bridgeNs, port, BRIDGE);
     await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, 'up']);
   }
 
   private async teardown(): Promise<void> {
-    // Polite first: SIGTERM lets ucarp/carpd with --shutdown run their down-scripts.
+    // Polite first: SIGTERM lets ucarp/carpd with --shutdown run their down-scripts. Then the
+    // set kills anything else still in the namespaces (scripts, daemons started with -B,
+    // strays), removes carpd's run files for them and deletes them.
     await Promise.all([...this.processes].map((p) => p.stop(2_000)));
-    // Then anything else still in the namespaces: scripts, daemons started with -B, strays.
-    // Hosts before the bridge, so the veth pairs disappear with their host end.
-    const namespaces = this.namespaces.filter((ns) => this.created.has(ns));
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const pids = (await Promise.all(namespaces.map((ns) => namespacePids(ns)))).flat();
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const failures: string[] = [];
-    for (const ns of namespaces) {
-      const result = await exec('ip', ['netns', 'del', ns]);
-      // "No such file": someone (lab-clean.sh) deleted it already, which is what we wanted.
-      if (result.code !== 0 && !/No such file/.test(result.stderr)) {
-        failures.push(`${ns}: ${result.stderr.trim()}`);
-      } else {
-        this.created.delete(ns);
-      }
-    }
-    unregisterLab(this.id);
-    const left = (await listNamespaces()).filter((ns) => namespaces.includes(ns));
-    if (failures.length > 0 || left.length > 0) {
-      throw new Error(`lab ${this.id} teardown incomplete; still present: ${left.join(', ')}\n${failures.join('\n')}`);
-    }
+    await this.set.destroy();
   }
-}
-
-async function namespacePids(ns: string): Promise<number[]> {
-  const result = await exec('ip', ['netns', 'pids', ns]);
-  return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
-}
-
-/** Names from `ip netns list` (which prints `name (id: N)` for namespaces with an id). */
-export async function listNamespaces(): Promise<string[]> {
-  const out = await run('ip', ['netns', 'list']);
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
 }

@@ -1,31 +1,19 @@
 // Last-resort teardown. Tests call destroy() in afterAll, but a crash, an uncaught exception,
 // Ctrl-C during `npm run demo` or vitest killing a worker must not leave namespaces (and
-// ucarp/carpd processes holding VIPs) behind. Each live lab registers its namespaces here; the
-// handlers are installed while at least one lab exists and removed after the last is destroyed.
-import { runSyncQuietly } from './command.js';
+// ucarp/carpd processes holding VIPs) behind. Each live namespace set registers a synchronous
+// clean-up here; the handlers are installed while at least one set exists and removed after
+// the last is destroyed.
 
-// Per lab, the namespaces it has actually created so far (a live set, filled during setup).
-const liveNamespaces = new Map<string, ReadonlySet<string>>();
+// Per live set, the function that kills its processes and deletes its namespaces synchronously
+// (usable in 'exit', where nothing asynchronous runs any more). Keyed by the function itself,
+// not the set's name: a second set given a taken name must not unregister the first.
+const liveSets = new Set<() => void>();
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 let installed = false;
 
-/** Kills every process in the namespaces and deletes them, synchronously (usable in 'exit'). */
-export function destroyNamespacesSync(namespaces: Iterable<string>): void {
-  for (const ns of namespaces) {
-    for (const pid of runSyncQuietly('ip', ['netns', 'pids', ns]).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-  for (const ns of namespaces) runSyncQuietly('ip', ['netns', 'del', ns]);
-}
-
 function cleanupAll(): void {
-  for (const namespaces of liveNamespaces.values()) destroyNamespacesSync([...namespaces]);
-  liveNamespaces.clear();
+  for (const destroySync of liveSets) destroySync();
+  liveSets.clear();
 }
 
 function onSignal(signal: NodeJS.Signals): void {
@@ -50,12 +38,12 @@ function uninstall(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
-export function registerLab(id: string, namespaces: ReadonlySet<string>): void {
-  liveNamespaces.set(id, namespaces);
+export function registerLab(destroySync: () => void): void {
+  liveSets.add(destroySync);
   install();
 }
 
-export function unregisterLab(id: string): void {
-  liveNamespaces.delete(id);
-  if (liveNamespaces.size === 0) uninstall();
+export function unregisterLab(destroySync: () => void): void {
+  liveSets.delete(destroySync);
+  if (liveSets.size === 0) uninstall();
 }

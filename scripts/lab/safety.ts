@@ -58,3 +58,16 @@ export function validateVipIndex(n: number): number {
 export function labMac(lastOctet: number): string {
   return `02:00:00:00:00:${lastOctet.toString(16).padStart(2, '0')}`;
 }
+
+/**
+ * An interface address for an ad-hoc topology (NamespaceSet.addr): `a.b.c.d/len` inside
+ * 198.18.0.0/15, with a prefix no wider than the range, nothing else.
+ */
+export function validateLabAddress(cidr: string): string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  const [a, b, c, d, len] = match ? match.slice(1).map(Number) : [];
+  if (a !== 198 || (b !== 18 && b !== 19) || c === undefined || c > 255 || d === undefined || d > 255 || len === undefined || len < 15 || len > 32) {
+    throw new Error(`lab address must be a.b.c.d/len inside 198.18.0.0/15, received ${JSON.stringify(cidr)}`);
+  }
+  return cidr;
+}

@@ -1,7 +1,7 @@
 // Starting Debian's real ucarp 1.5.2 on a lab host, for the interoperability tests.
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost, LabProcess } from '../../scripts/lab/lab.js';
 
@@ -18,7 +18,8 @@ let privateCopy: string | undefined;
  * A private copy of /usr/sbin/ucarp, made once per test process. test/package/deb.test.ts
  * installs carpd's .deb, which Conflicts: ucarp, so dpkg removes /usr/sbin/ucarp until that
  * test restores it; a copy keeps a run that overlaps it (another engineer's, on the same
- * machine) from losing the binary half-way. The program is the same bytes as Debian's.
+ * machine) from losing the binary half-way. The program is the same bytes as Debian's. The
+ * copy goes after the test file (removeUcarpCopy, from test/helpers/setup.ts).
  */
 export function ucarpBinary(): string {
   if (privateCopy !== undefined) return privateCopy;
@@ -28,10 +29,22 @@ export function ucarpBinary(): string {
         'or apt-get install ucarp; test/package/deb.test.ts removes it while it runs)',
     );
   }
-  const copy = join(mkdtempSync(join(tmpdir(), 'carpd-ucarp-')), 'ucarp');
-  copyFileSync(UCARP_INSTALLED, copy);
+  // The pid in the name lets scripts/lab-clean.sh tell a killed run's copy from a live one's.
+  const dir = mkdtempSync(join(tmpdir(), `carpd-ucarp-${process.pid}-`));
+  const copy = join(dir, 'ucarp');
   privateCopy = copy;
+  // vitest ends its workers without a normal exit, so removeUcarpCopy() runs after every test
+  // file (test/helpers/setup.ts); this is for other users of the helper.
+  process.once('exit', removeUcarpCopy);
+  copyFileSync(UCARP_INSTALLED, copy);
   return copy;
+}
+
+/** Removes this process's copy of ucarp, if it made one; the next ucarpBinary() makes another. */
+export function removeUcarpCopy(): void {
+  if (privateCopy === undefined) return;
+  rmSync(dirname(privateCopy), { recursive: true, force: true });
+  privateCopy = undefined;
 }
 
 export interface UcarpOptions {

@@ -1,38 +1,34 @@
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { HostBatcher } from '../../lib/host/batch.js';
-import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
+import { useNamespaceSet } from '../helpers/lab.js';
+import { RecordingLogger, waitFor } from './helpers.js';
 
 /**
  * The batcher against a real `ip` and `arping` in namespaces this file creates (198.18.0.0/15
  * only): a router and a client on a veth pair.
  */
-const lab = new NetnsLab('batch');
+const getLab = useNamespaceSet();
 const IF = 'lan0';
 let router: string;
 let client: string;
 
-beforeAll(() => {
-  NetnsLab.requireNetns();
-  router = lab.add('r');
-  client = lab.add('c');
-  lab.veth(router, IF, client, IF);
-  lab.addr(router, IF, '198.18.0.1/24');
-  lab.addr(client, IF, '198.18.0.10/24');
+beforeAll(async () => {
+  const lab = getLab();
+  router = await lab.add('r');
+  client = await lab.add('c');
+  await lab.veth(router, IF, client, IF);
+  await lab.addr(router, IF, '198.18.0.1/24');
+  await lab.addr(client, IF, '198.18.0.10/24');
 });
 
-afterAll(() => lab.destroy());
-
-const addresses = (ns: string) =>
-  (JSON.parse(ip(['-n', ns, '-4', '-j', 'addr', 'show', 'dev', IF])) as Array<{ addr_info: Array<{ local: string; prefixlen: number }> }>)[0]!.addr_info.map(
-    (a) => `${a.local}/${a.prefixlen}`,
-  );
+const addresses = (ns: string): Promise<string[]> => getLab().addresses(ns, IF);
 
 describe('HostBatcher', () => {
   it('runs the address changes of one turn as one ip -batch, and reports each failed line', async () => {
     const log = new RecordingLogger();
     const batcher = new HostBatcher({ log, commandPrefix: ['ip', 'netns', 'exec', router] });
-    ip(['-n', router, 'addr', 'add', '198.18.0.52/32', 'dev', IF]);
+    await getLab().addr(router, IF, '198.18.0.52/32');
     const results = await Promise.all([
       batcher.address('add', '198.18.0.50/32', IF),
       batcher.address('add', '198.18.0.51/24', IF, `${IF}:v`),
@@ -40,16 +36,16 @@ describe('HostBatcher', () => {
       batcher.address('del', '198.18.0.99/32', IF), // not there: fails too
     ]);
     expect(results).toEqual(['done', 'done', 'failed', 'failed']);
-    expect(addresses(router)).toEqual(expect.arrayContaining(['198.18.0.50/32', '198.18.0.51/24', '198.18.0.52/32']));
+    expect(await addresses(router)).toEqual(expect.arrayContaining(['198.18.0.50/32', '198.18.0.51/24', '198.18.0.52/32']));
     const removed = await Promise.all(['198.18.0.50/32', '198.18.0.51/24', '198.18.0.52/32'].map((cidr) => batcher.address('del', cidr, IF)));
     expect(removed).toEqual(['done', 'done', 'done']);
-    expect(addresses(router)).toEqual(['198.18.0.1/24']);
+    expect(await addresses(router)).toEqual(['198.18.0.1/24']);
   });
 
   it('a lone request is handed back to run on its own (one-vhost carpd spawns what it always did)', async () => {
     const batcher = new HostBatcher({ log: new RecordingLogger(), commandPrefix: ['ip', 'netns', 'exec', router] });
     expect(await batcher.address('add', '198.18.0.60/32', IF)).toBe('alone');
-    expect(addresses(router)).toEqual(['198.18.0.1/24']);
+    expect(await addresses(router)).toEqual(['198.18.0.1/24']);
   });
 
   it('lists an interface once for every request of the same turn', async () => {
@@ -64,7 +60,7 @@ describe('HostBatcher', () => {
 
   it('sends one gratuitous ARP per VIP from a single xargs, all of them on the wire', async () => {
     const vips = ['198.18.0.70', '198.18.0.71', '198.18.0.72'];
-    for (const vip of vips) ip(['-n', router, 'addr', 'add', `${vip}/32`, 'dev', IF]);
+    for (const vip of vips) await getLab().addr(router, IF, `${vip}/32`);
     const tcpdump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-i', IF, '-n', '-l', '-c', '3', 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

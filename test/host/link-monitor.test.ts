@@ -3,35 +3,40 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LinkMonitor } from '../../lib/host/link-monitor.js';
-import { ip, NetnsLab, RecordingLogger, waitFor } from './helpers.js';
+import { useNamespaceSet } from '../helpers/lab.js';
+import { RecordingLogger, waitFor } from './helpers.js';
 
-// A veth pair between two namespaces this file creates: setting the far end down takes the
-// carrier away from the near end, like a pulled cable or a dead switch port.
-const lab = new NetnsLab('link');
+// A veth pair between two namespaces this file creates (scripts/lab's NamespaceSet): setting the
+// far end down takes the carrier away from the near end, like a pulled cable or a dead switch
+// port. Every `ip` runs asynchronously, so the event loop that receives the monitor's lines is
+// never blocked inside a measured window.
+const getLab = useNamespaceSet();
 let ns: string;
 let peer: string;
 const IF = 'mon0';
 const PEER_IF = 'mon1';
 const monitors: LinkMonitor[] = [];
 
-beforeAll(() => {
-  NetnsLab.requireNetns();
-  ns = lab.add('a');
-  peer = lab.add('b');
-  lab.veth(ns, IF, peer, PEER_IF);
+beforeAll(async () => {
+  const lab = getLab();
+  ns = await lab.add('a');
+  peer = await lab.add('b');
+  await lab.veth(ns, IF, peer, PEER_IF);
 });
 
-afterEach(() => {
+afterEach(async () => {
   for (const monitor of monitors.splice(0)) monitor.stop();
   // A test that deletes the veth and failed before re-creating it.
-  if (ifindexOf(IF) === undefined) lab.veth(ns, IF, peer, PEER_IF);
-  ip(['-n', ns, 'link', 'set', IF, 'up']);
-  ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
+  if ((await ifindexOf(IF)) === undefined) await getLab().veth(ns, IF, peer, PEER_IF);
+  await near(['link', 'set', IF, 'up']);
+  await far(['link', 'set', PEER_IF, 'up']);
 });
 
-afterAll(() => lab.destroy());
+/** `ip -n <ns> …` in the monitored namespace, and in the peer's. */
+const near = (args: string[]): Promise<string> => getLab().ip(ns, args);
+const far = (args: string[]): Promise<string> => getLab().ip(peer, args);
 
 function monitor(log: RecordingLogger, ifname = IF): { mon: LinkMonitor; events: Array<{ up: boolean; at: number }> } {
   const mon = new LinkMonitor({ interface: ifname, log, commandPrefix: ['ip', 'netns', 'exec', ns] });
@@ -41,17 +46,17 @@ function monitor(log: RecordingLogger, ifname = IF): { mon: LinkMonitor; events:
   return { mon, events };
 }
 
-function ifindexOf(ifname: string): number | undefined {
+async function ifindexOf(ifname: string): Promise<number | undefined> {
   try {
-    return (JSON.parse(ip(['-n', ns, '-j', 'link', 'show', 'dev', ifname])) as Array<{ ifindex: number }>)[0]?.ifindex;
+    return (JSON.parse(await near(['-j', 'link', 'show', 'dev', ifname])) as Array<{ ifindex: number }>)[0]?.ifindex;
   } catch {
     return undefined; // does not exist
   }
 }
 
 /** Pids of the processes in our test namespace: the `ip monitor` is the only one. */
-function pidsInNamespace(): number[] {
-  return ip(['netns', 'pids', ns]).split('\n').filter(Boolean).map(Number);
+function pidsInNamespace(): Promise<number[]> {
+  return getLab().pids(ns);
 }
 
 describe('LinkMonitor in a network namespace', () => {
@@ -64,24 +69,28 @@ describe('LinkMonitor in a network namespace', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     const t0 = performance.now();
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
-    expect(await waitFor(() => events.length >= 1, 2000, 2)).toBe(true);
+    await far(['link', 'set', PEER_IF, 'down']);
+    expect(await waitFor(() => events.length >= 1, 4000, 2)).toBe(true);
     const downLatency = events[0]!.at - t0;
 
     const t1 = performance.now();
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
-    expect(await waitFor(() => events.length >= 2, 2000, 2)).toBe(true);
+    await far(['link', 'set', PEER_IF, 'up']);
+    expect(await waitFor(() => events.length >= 2, 4000, 2)).toBe(true);
     const upLatency = events[1]!.at - t1;
 
     console.log(`link monitor: carrier loss seen after ${downLatency.toFixed(1)} ms, carrier back after ${upLatency.toFixed(1)} ms`);
     expect(events.map((e) => e.up)).toEqual([false, true]);
     // The kernel's linkwatch sends a carrier-loss notification up to 1 s late (at most one
-    // non-urgent batch per second); carrier-up is urgent and immediate. Our part is a few ms.
-    expect(downLatency).toBeLessThan(1100);
-    expect(upLatency).toBeLessThan(250);
+    // non-urgent batch per second); carrier-up is urgent and immediate. Our part is a few ms,
+    // the `ip` that makes the change (inside the window) can take hundreds on a busy machine.
+    // What must hold is that the monitor is driven by the kernel's events, not by a poll
+    // (ucarp looks every 10 s): both well under the 3 s a backup waits. The tight figures
+    // are logged above, for the benchmark's kind of reading.
+    expect(downLatency).toBeLessThan(2500);
+    expect(upLatency).toBeLessThan(1500);
 
     // A change that is not about carrier (MTU) produces a monitor line but no event.
-    ip(['-n', ns, 'link', 'set', IF, 'mtu', '1400']);
+    await near(['link', 'set', IF, 'mtu', '1400']);
     await new Promise((r) => setTimeout(r, 200));
     expect(events).toHaveLength(2);
     expect(mon.up).toBe(true);
@@ -92,8 +101,9 @@ describe('LinkMonitor in a network namespace', () => {
     const { mon, events } = monitor(new RecordingLogger());
     expect(await mon.start()).toBe(true);
     const t0 = performance.now();
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
-    expect(await waitFor(() => events.length === 1, 1000, 2)).toBe(true);
+    await far(['link', 'set', PEER_IF, 'down']);
+    // Carrier loss: up to 1 s of linkwatch delay, then whatever a busy machine adds.
+    expect(await waitFor(() => events.length === 1, 4000, 2)).toBe(true);
     console.log(`link monitor: change right after start seen after ${(events[0]!.at - t0).toFixed(1)} ms`);
     expect(mon.up).toBe(false);
   });
@@ -101,20 +111,20 @@ describe('LinkMonitor in a network namespace', () => {
   it('counts an administratively down interface as down', async () => {
     const { mon, events } = monitor(new RecordingLogger());
     expect(await mon.start()).toBe(true);
-    ip(['-n', ns, 'link', 'set', IF, 'down']);
-    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    await near(['link', 'set', IF, 'down']);
+    expect(await waitFor(() => events.length === 1, 4000, 2)).toBe(true);
     expect(mon.up).toBe(false);
-    ip(['-n', ns, 'link', 'set', IF, 'up']);
-    expect(await waitFor(() => events.length === 2, 2000, 2)).toBe(true);
+    await near(['link', 'set', IF, 'up']);
+    expect(await waitFor(() => events.length === 2, 4000, 2)).toBe(true);
     expect(events.map((e) => e.up)).toEqual([false, true]);
   });
 
   it('starts as down when the carrier is already gone', async () => {
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
+    await far(['link', 'set', PEER_IF, 'down']);
     const { mon, events } = monitor(new RecordingLogger());
     expect(await mon.start()).toBe(false);
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'up']);
-    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    await far(['link', 'set', PEER_IF, 'up']);
+    expect(await waitFor(() => events.length === 1, 4000, 2)).toBe(true);
     expect(mon.up).toBe(true);
   });
 
@@ -122,22 +132,27 @@ describe('LinkMonitor in a network namespace', () => {
     const log = new RecordingLogger();
     const { mon, events } = monitor(log);
     await mon.start();
-    const [pid] = pidsInNamespace();
+    const [pid] = await pidsInNamespace();
     expect(pid).toBeDefined();
     process.kill(pid!, 'SIGKILL'); // the ip monitor we started
-    expect(await waitFor(() => pidsInNamespace().length === 1 && pidsInNamespace()[0] !== pid, 3000)).toBe(true);
+    expect(
+      await waitFor(async () => {
+        const pids = await pidsInNamespace();
+        return pids.length === 1 && pids[0] !== pid;
+      }, 5000),
+    ).toBe(true);
     expect(log.at('warn')).toEqual([`ip monitor for ${IF} exited unexpectedly (killed by SIGKILL); restarting in 100 ms`]);
-    ip(['-n', peer, 'link', 'set', PEER_IF, 'down']);
-    expect(await waitFor(() => events.length === 1, 2000, 2)).toBe(true);
+    await far(['link', 'set', PEER_IF, 'down']);
+    expect(await waitFor(() => events.length === 1, 4000, 2)).toBe(true);
     expect(mon.up).toBe(false);
   });
 
   it('stop() ends the `ip monitor` process', async () => {
     const { mon } = monitor(new RecordingLogger());
     await mon.start();
-    expect(pidsInNamespace()).toHaveLength(1);
+    expect(await pidsInNamespace()).toHaveLength(1);
     mon.stop();
-    expect(await waitFor(() => pidsInNamespace().length === 0, 2000)).toBe(true);
+    expect(await waitFor(async () => (await pidsInNamespace()).length === 0, 4000)).toBe(true);
   });
 
   it('reports a deleted and re-created interface: down, then \'replaced\' with the new index, then up', async () => {
@@ -149,20 +164,20 @@ describe('LinkMonitor in a network namespace', () => {
     mon.on('change', (up) => seen.push(`change ${up}`));
     mon.on('replaced', (ifindex) => seen.push(`replaced ${ifindex}`));
     expect(await mon.start()).toBe(true);
-    const before = ifindexOf(IF);
+    const before = await ifindexOf(IF);
     expect(mon.ifindex).toBe(before);
     await new Promise((r) => setTimeout(r, 300)); // let `ip monitor` subscribe
 
-    ip(['-n', ns, 'link', 'del', IF]); // takes the peer with it
-    expect(await waitFor(() => seen.length >= 1, 2000, 2)).toBe(true);
+    await near(['link', 'del', IF]); // takes the peer with it
+    expect(await waitFor(() => seen.length >= 1, 4000, 2)).toBe(true);
     expect(mon.up).toBe(false);
     expect(mon.ifindex).toBeUndefined();
 
-    lab.veth(ns, IF, peer, PEER_IF);
-    const after = ifindexOf(IF);
+    await getLab().veth(ns, IF, peer, PEER_IF);
+    const after = await ifindexOf(IF);
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
-    expect(await waitFor(() => seen.length >= 3, 2000, 2)).toBe(true);
+    expect(await waitFor(() => seen.length >= 3, 4000, 2)).toBe(true);
     await new Promise((r) => setTimeout(r, 200)); // nothing more should come
     expect(seen).toEqual(['change false', `replaced ${after}`, 'change true']);
     expect(mon.up).toBe(true);

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BroadcastGroupNeighbour } from '../../lib/host/neigh.js';
-import { ip, NetnsLab, RecordingLogger, waitFor, StandInProcesses } from './helpers.js';
+import { useNamespaceSet } from '../helpers/lab.js';
+import { RecordingLogger, waitFor, StandInProcesses } from './helpers.js';
 
 /**
  * --nomcast needs the group's datagrams in broadcast frames. Two namespaces on a veth pair
  * (198.18.0.0/15 only): one sends to 224.0.0.18, the other captures the frame's destination.
  */
-const lab = new NetnsLab('neigh');
+const getLab = useNamespaceSet();
 const IF = 'lan0';
 let sender: string;
 let receiver: string;
@@ -20,25 +21,24 @@ let runDir: string;
 let senderNetnsId: string;
 const standIns = new StandInProcesses();
 
-beforeAll(() => {
-  NetnsLab.requireNetns();
-  sender = lab.add('tx');
-  receiver = lab.add('rx');
-  lab.veth(sender, IF, receiver, IF);
-  lab.addr(sender, IF, '198.18.0.1/24');
-  lab.addr(receiver, IF, '198.18.0.2/24');
+beforeAll(async () => {
+  const lab = getLab();
+  sender = await lab.add('tx');
+  receiver = await lab.add('rx');
+  await lab.veth(sender, IF, receiver, IF);
+  await lab.addr(sender, IF, '198.18.0.1/24');
+  await lab.addr(receiver, IF, '198.18.0.2/24');
   runDir = mkdtempSync(join(tmpdir(), 'carpd-neigh-'));
   // `ip netns add` bind-mounts the namespace there: its inode is the /proc/<pid>/ns/net one.
   senderNetnsId = String(statSync(`/run/netns/${sender}`).ino);
 });
 
-afterEach(() => {
+afterEach(async () => {
   standIns.killAll();
-  ip(['-n', sender, 'neigh', 'flush', 'dev', IF, 'nud', 'permanent']);
+  await getLab().ip(sender, ['neigh', 'flush', 'dev', IF, 'nud', 'permanent']);
 });
 
 afterAll(() => {
-  lab.destroy();
   if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
 });
 
@@ -54,8 +54,8 @@ function neighbour(log: RecordingLogger, pid?: number): BroadcastGroupNeighbour 
   });
 }
 
-function entry(): string {
-  return ip(['-n', sender, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim();
+async function entry(): Promise<string> {
+  return (await getLab().ip(sender, ['neigh', 'show', '224.0.0.18', 'dev', IF])).trim();
 }
 
 const usersDir = (): string => join(runDir, 'nomcast', `${senderNetnsId}-${IF}-224.0.0.18`);
@@ -89,7 +89,7 @@ describe('BroadcastGroupNeighbour', () => {
     expect(await destinationMac()).toBe('ff:ff:ff:ff:ff:ff');
     expect(await n.remove()).toBe(true);
     expect(await n.remove()).toBe(true); // idempotent
-    expect(entry()).toBe('');
+    expect(await entry()).toBe('');
     expect(existsSync(usersDir())).toBe(false);
     expect(await destinationMac()).toBe('01:00:5e:00:00:12');
     expect(log.at('error')).toEqual([]);
@@ -106,12 +106,12 @@ describe('BroadcastGroupNeighbour', () => {
     expect(readdirSync(usersDir()).sort()).toEqual([String(process.pid), String(secondPid)].sort());
 
     expect(await first.remove()).toBe(true);
-    expect(entry()).toContain('ff:ff:ff:ff:ff:ff');
+    expect(await entry()).toContain('ff:ff:ff:ff:ff:ff');
     expect(readdirSync(usersDir())).toEqual([String(secondPid)]);
     expect(await destinationMac()).toBe('ff:ff:ff:ff:ff:ff');
 
     expect(await second.remove()).toBe(true);
-    expect(entry()).toBe('');
+    expect(await entry()).toBe('');
     expect(existsSync(usersDir())).toBe(false);
     expect(log.at('error')).toEqual([]);
   });
@@ -124,7 +124,7 @@ describe('BroadcastGroupNeighbour', () => {
     const n = neighbour(log);
     expect(await n.install()).toBe(true);
     expect(await n.remove()).toBe(true);
-    expect(entry()).toBe('');
+    expect(await entry()).toBe('');
     expect(existsSync(usersDir())).toBe(false); // the stale file was deleted with it
     expect(log.at('debug')).toContain(`--nomcast: removing the stale user file of pid ${crashed} (no such process)`);
   });
@@ -140,8 +140,8 @@ describe('BroadcastGroupNeighbour', () => {
     const n = neighbour(log);
     expect(await n.install()).toBe(true);
     expect(await n.remove()).toBe(true);
-    expect(entry()).toBe('');
+    expect(await entry()).toBe('');
     expect(await elsewhere.remove()).toBe(true);
-    expect(ip(['-n', receiver, 'neigh', 'show', '224.0.0.18', 'dev', IF]).trim()).toBe('');
+    expect((await getLab().ip(receiver, ['neigh', 'show', '224.0.0.18', 'dev', IF])).trim()).toBe('');
   });
 });

@@ -165,7 +165,9 @@ describe('ScriptRunner: timeouts and process groups', () => {
       worst = Math.max(worst, performance.now() - t0);
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(worst).toBeLessThan(5);
+    // Returning means not waiting for the script (which hangs for 1.5 s): a few ms when idle,
+    // tens when the machine is busy or a GC pause falls in the call.
+    expect(worst).toBeLessThan(200);
     runner.close();
     await runner.idle();
   });

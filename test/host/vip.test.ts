@@ -1,22 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { VipManager } from '../../lib/host/vip.js';
-import { ip, NetnsLab, RecordingLogger } from './helpers.js';
+import { useNamespaceSet } from '../helpers/lab.js';
+import { RecordingLogger } from './helpers.js';
 
-// Real `ip addr` in a namespace this file creates (198.18.0.0/15 only); see NetnsLab.
-const lab = new NetnsLab('vip');
+// Real `ip addr` in namespaces this file creates (scripts/lab's NamespaceSet, 198.18.0.0/15 only).
+const getLab = useNamespaceSet();
 let ns: string;
 const IF = 'vip0';
 const VIP = '198.18.0.50';
 
-beforeAll(() => {
-  NetnsLab.requireNetns();
-  ns = lab.add('a');
-  const peer = lab.add('b');
-  lab.veth(ns, IF, peer, 'vip1');
-  lab.addr(ns, IF, '198.18.0.1/24');
+beforeAll(async () => {
+  const lab = getLab();
+  ns = await lab.add('a');
+  const peer = await lab.add('b');
+  await lab.veth(ns, IF, peer, 'vip1');
+  await lab.addr(ns, IF, '198.18.0.1/24');
 });
-
-afterAll(() => lab.destroy());
 
 function manager(log: RecordingLogger, options: Partial<ConstructorParameters<typeof VipManager>[0]> = {}): VipManager {
   return new VipManager({ interface: IF, vip: VIP, prefix: 32, log, commandPrefix: ['ip', 'netns', 'exec', ns], ...options });
@@ -29,7 +28,7 @@ describe('VipManager in a network namespace', () => {
     expect(await vip.isPresent()).toBe(false);
     expect(await vip.add()).toBe(true);
     expect(await vip.add()).toBe(true);
-    expect(lab.addresses(ns, IF).filter((a) => a.startsWith(`${VIP}/`))).toEqual([`${VIP}/32`]);
+    expect((await getLab().addresses(ns, IF)).filter((a) => a.startsWith(`${VIP}/`))).toEqual([`${VIP}/32`]);
     expect(await vip.isPresent()).toBe(true);
     expect(log.at('error')).toEqual([]);
     expect(log.at('warn')).toEqual([]);
@@ -41,22 +40,22 @@ describe('VipManager in a network namespace', () => {
     const vip = manager(log);
     expect(await vip.remove()).toBe(true);
     expect(await vip.remove()).toBe(true);
-    expect(lab.addresses(ns, IF)).toEqual(['198.18.0.1/24']);
+    expect((await getLab().addresses(ns, IF))).toEqual(['198.18.0.1/24']);
     expect(await vip.isPresent()).toBe(false);
     expect(log.at('error')).toEqual([]);
     expect(log.at('debug')).toContain(`${VIP}/32 not on ${IF}, nothing to remove`);
   });
 
   it('removeStale() removes the VIP whatever its prefix length, and nothing else', async () => {
-    lab.addr(ns, IF, `${VIP}/24`);
-    lab.addr(ns, IF, `${VIP}/32`);
-    lab.addr(ns, IF, '198.18.0.51/32');
+    await getLab().addr(ns, IF, `${VIP}/24`);
+    await getLab().addr(ns, IF, `${VIP}/32`);
+    await getLab().addr(ns, IF, '198.18.0.51/32');
     const log = new RecordingLogger();
     const vip = manager(log, { prefix: 28 });
     expect(await vip.removeStale()).toBe(2);
-    expect(lab.addresses(ns, IF).sort()).toEqual(['198.18.0.1/24', '198.18.0.51/32']);
+    expect((await getLab().addresses(ns, IF)).sort()).toEqual(['198.18.0.1/24', '198.18.0.51/32']);
     expect(await vip.removeStale()).toBe(0);
-    ip(['-n', ns, 'addr', 'del', '198.18.0.51/32', 'dev', IF]);
+    await getLab().ip(ns, ['addr', 'del', '198.18.0.51/32', 'dev', IF]);
     expect(log.at('error')).toEqual([]);
   });
 
@@ -64,7 +63,7 @@ describe('VipManager in a network namespace', () => {
     const log = new RecordingLogger();
     const vip = manager(log, { prefix: 24, label: `${IF}:ucarp` });
     expect(await vip.add()).toBe(true);
-    const info = JSON.parse(ip(['-n', ns, '-j', '-4', 'addr', 'show', 'dev', IF])) as Array<{ addr_info: Array<{ local: string; prefixlen: number; label: string }> }>;
+    const info = JSON.parse(await getLab().ip(ns, ['-j', '-4', 'addr', 'show', 'dev', IF])) as Array<{ addr_info: Array<{ local: string; prefixlen: number; label: string }> }>;
     expect(info[0]!.addr_info.find((a) => a.local === VIP)).toMatchObject({ prefixlen: 24, label: `${IF}:ucarp` });
     expect(await vip.remove()).toBe(true);
     expect(await vip.isPresent()).toBe(false);

@@ -33,7 +33,7 @@ const becameMaster = (p: LabProcess) => carpdTransitions(p).filter((t) => t.to =
 async function carpdStatus(p: LabProcess): Promise<string> {
   const before = p.output().length;
   p.signal('SIGUSR1');
-  await waitFor(() => /(MASTER|BACKUP|INIT) on eth0 id \d+ .*\n/.test(p.output().slice(before)), 2_000, 20, 'the SIGUSR1 status line');
+  await waitFor(() => /(MASTER|BACKUP|INIT) on eth0 id \d+ .*\n/.test(p.output().slice(before)), 5_000, 20, 'the SIGUSR1 status line');
   return /(MASTER|BACKUP|INIT) on eth0 id \d+ [^\n]*/.exec(p.output().slice(before))![0];
 }
 
@@ -102,9 +102,18 @@ function useDaemons(getLab: () => Lab) {
   };
 }
 
+/**
+ * Resolves once carpd listens (its INIT -> BACKUP line). A wait meant to outlast its master-down
+ * interval must start here, not at the spawn: on a loaded machine Node's start-up alone can
+ * take seconds.
+ */
+async function listening(p: LabProcess): Promise<void> {
+  await p.waitForOutput(/INIT -> BACKUP/, 15_000);
+}
+
 /** A daemon started alone claims the VIP after its master-down interval (ucarp: up to 1 s later). */
 async function claimAlone(lab: Lab, host: LabHost): Promise<void> {
-  await waitFor(() => host.hasAddress(lab.vip()), 8_000, 50, `the VIP on h${host.index}, started alone`);
+  await waitFor(() => host.hasAddress(lab.vip()), 15_000, 50, `the VIP on h${host.index}, started alone`);
 }
 
 describe('carpd and ucarp, two hosts', () => {
@@ -118,6 +127,7 @@ describe('carpd and ucarp, two hosts', () => {
     const ucarp = d.ucarp(h1, { advskew: 0, preempt: true });
     await claimAlone(lab, h1);
     const carpd = d.carpd(h2, { advskew: 100 });
+    await listening(carpd);
     // Longer than carpd's master-down interval (3 + 100/256 s): it must be following ucarp.
     await sleep(4_500);
     expect(await vipHolders(lab)).toEqual([h1]);
@@ -147,8 +157,9 @@ describe('carpd and ucarp, two hosts', () => {
     const takeover = carpdTransitions(carpd).at(-1);
     expect(takeover).toMatchObject({ from: 'BACKUP', to: 'MASTER' });
     const silence = Number(/^master down: no advert for (\d+\.\d\d) s$/.exec(takeover?.reason ?? '')?.[1]);
+    // Never early; late only by what a busy machine delays a timer.
     expect(silence).toBeGreaterThanOrEqual(3.39);
-    expect(silence).toBeLessThan(3.9);
+    expect(silence).toBeLessThan(4.4);
     // Without carrier ucarp goes BACKUP and its down-script removes the VIP.
     await waitFor(async () => !(await h1.hasAddress(lab.vip())), 3_000, 50, 'the VIP gone from the cut ucarp');
 
@@ -193,13 +204,20 @@ describe('carpd and ucarp, two hosts', () => {
       expect(a.line).toMatch(/flags \[DF\]/);
       expect(a.carp).toMatchObject({ version: 2, type: 'advertise', vhid, advbase: 1, advskew: 20, authlen: 7 });
     }
-    // One advert every 1 + 20/256 s, counter +1 each time.
-    for (let i = 1; i < adverts.length; i++) {
-      expect(adverts[i]!.carp!.counter - adverts[i - 1]!.carp!.counter).toBe(1n);
-      expect(adverts[i]!.timeMs - adverts[i - 1]!.timeMs).toBeGreaterThan(1_000);
-      expect(adverts[i]!.timeMs - adverts[i - 1]!.timeMs).toBeLessThan(1_300);
-    }
-  }, 25_000);
+    // One advert every 1 + 20/256 = 1.078 s, counter +1 each time. A single advert a busy
+    // machine sends late makes one interval longer and the next shorter, so the median is the
+    // measure of the configured interval: it must sit closer to 1078 ms than to advskew 0's
+    // 1000 or advskew 40's 1156. None may be missing (an interval near 2 s) or doubled.
+    const intervals = adverts.slice(1).map((a, i) => a.timeMs - adverts[i]!.timeMs);
+    for (let i = 1; i < adverts.length; i++) expect(adverts[i]!.carp!.counter - adverts[i - 1]!.carp!.counter).toBe(1n);
+    const sorted = [...intervals].sort((x, y) => x - y);
+    const median = sorted.length % 2 === 1 ? sorted[sorted.length >> 1]! : (sorted[(sorted.length >> 1) - 1]! + sorted[sorted.length >> 1]!) / 2;
+    console.log(`wire: carpd advert intervals ${intervals.map((ms) => Math.round(ms)).join(', ')} ms, median ${Math.round(median)} ms (configured 1078)`);
+    expect(median).toBeGreaterThan(1_078 - 35);
+    expect(median).toBeLessThan(1_078 + 35);
+    expect(Math.min(...intervals)).toBeGreaterThan(600);
+    expect(Math.max(...intervals)).toBeLessThan(1_700);
+  }, 40_000);
 
   it('carpd MASTER stops (SIGTERM): its bow-out advert makes the ucarp BACKUP take over at once', async () => {
     const lab = getLab();
@@ -224,8 +242,9 @@ describe('carpd and ucarp, two hosts', () => {
     const report = await ping.stop();
     console.log(outageLine('carpd master SIGTERM, ucarp takes over', stopAt, takeoverMs, report));
     // ucarp's poll wakes on the bow-out packet: no master-down wait (3 s + 50/256 s here).
-    expect(takeoverMs).toBeLessThan(1_000);
-    expect(report.largestGapMs).toBeLessThan(1_000);
+    // Tens of ms when idle; the bound only has to separate the two on a busy machine.
+    expect(takeoverMs).toBeLessThan(2_000);
+    expect(report.largestGapMs).toBeLessThan(2_000);
     expect(await h1.hasAddress(lab.vip())).toBe(false);
     expect(carpd.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, releasing the VIP\)/);
     expect(ucarpSwitches(ucarp, 'MASTER')).toBe(1);
@@ -237,7 +256,7 @@ describe('carpd and ucarp, two hosts', () => {
     const fromUcarp = adverts.filter((a) => a.timeMs > fromCarpd.at(-1)!.timeMs);
     expect(fromUcarp.length).toBeGreaterThanOrEqual(1);
     expect(fromUcarp.every((a) => a.srcIp === h2.address && a.srcMac === ucarpMac(42))).toBe(true);
-  }, 25_000);
+  }, 40_000);
 
   // Equal intervals: only two MASTERs compare addresses (a BACKUP just follows whoever is
   // master), so both are made masters first, each behind a partition, then the partition heals.
@@ -251,7 +270,7 @@ describe('carpd and ucarp, two hosts', () => {
     await h2.partition();
     const carpd = d.carpd(lab.host(carpdOn));
     const ucarp = d.ucarp(lab.host(ucarpOn));
-    await waitFor(async () => (await vipHolders(lab)).length === 2, 8_000, 50, 'both partitioned daemons claiming the VIP');
+    await waitFor(async () => (await vipHolders(lab)).length === 2, 15_000, 50, 'both partitioned daemons claiming the VIP');
     await h2.heal();
     expect(await singleMaster(lab, 5_000)).toBe(h1);
     if (carpdOn === 2) {
@@ -273,7 +292,7 @@ describe('carpd and ucarp, two hosts', () => {
     const r = await lab.client.exec('ping', ['-c', '2', '-i', '0.2', '-W', '1', lab.vip()]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect((await lab.client.arpEntry(lab.vip()))?.mac).toBe(h1.mac);
-  }, 25_000);
+  }, 40_000);
 
   // ucarp -M writes the advert in an Ethernet broadcast frame with IP destination 224.0.0.18;
   // carpd --nomcast must put the same on the wire and hear ucarp's.
@@ -287,6 +306,7 @@ describe('carpd and ucarp, two hosts', () => {
     const m = master === 'carpd' ? d.carpd(h1, { extra: ['--nomcast'] }) : d.ucarp(h1, { nomcast: true });
     await claimAlone(lab, h1);
     const b = backup === 'carpd' ? d.carpd(h2, { advskew: 50, extra: ['--nomcast'] }) : d.ucarp(h2, { advskew: 50, nomcast: true });
+    if (backup === 'carpd') await listening(b);
     await sleep(5_000);
     expect(await vipHolders(lab)).toEqual([h1]);
     if (backup === 'carpd') {
@@ -317,7 +337,7 @@ describe('carpd and ucarp, two hosts', () => {
       [...new Set(adverts.map((a) => a.dstMac))],
       `${master} in broadcast mode must send its adverts in Ethernet broadcast frames, as ucarp -M does`,
     ).toEqual([BROADCAST_MAC]);
-  }, 25_000);
+  }, 40_000);
 });
 
 describe('carpd and ucarp, three hosts', () => {
@@ -333,6 +353,7 @@ describe('carpd and ucarp, three hosts', () => {
     await claimAlone(lab, h1);
     const second = d.ucarp(h2, { advskew: 50 });
     const third = d.carpd(h3, { advskew: 100 });
+    await listening(third);
     // Longer than every backup's master-down interval: both follow h1.
     await sleep(4_500);
     expect(await vipHolders(lab)).toEqual([h1]);
@@ -351,8 +372,9 @@ describe('carpd and ucarp, three hosts', () => {
     await waitFor(async () => (await lab.client.arpEntry(lab.vip()))?.mac === h2.mac, 2_000, 20, "the client's ARP entry at h2");
     const report = await ping.stop();
     console.log(outageLine('3 nodes, carpd master SIGTERM, ucarp (advskew 50) takes over', stopAt, takeoverMs, report));
-    expect(takeoverMs).toBeLessThan(1_000);
-    expect(report.largestGapMs).toBeLessThan(1_000);
+    // The bow-out, not the 3.2 s master-down interval.
+    expect(takeoverMs).toBeLessThan(2_000);
+    expect(report.largestGapMs).toBeLessThan(2_000);
     expect(ucarpSwitches(second, 'MASTER')).toBe(1);
     // The third node (advskew 100) waits 25 ms after the bow-out before claiming. ucarp answers
     // a bow-out only after its up-script has run (it waits for it), so it may be heard after
@@ -364,7 +386,7 @@ describe('carpd and ucarp, three hosts', () => {
       expect(third.output()).toMatch(/MASTER -> BACKUP \(preferred master 198\.18\.0\.2 advertised/);
     }
     expect(await h3.hasAddress(lab.vip())).toBe(false);
-  }, 30_000);
+  }, 40_000);
 
   it('carpd-only three-node group: on a bow-out only the best backup ever claims', async () => {
     const lab = getLab();
@@ -375,6 +397,7 @@ describe('carpd and ucarp, three hosts', () => {
     // 5 ms, the last 50 ms, and a busy two-core CI host can be 10+ ms late on a timer.
     const second = d.carpd(h2, { advskew: 20 });
     const third = d.carpd(h3, { advskew: 200 });
+    await Promise.all([listening(second), listening(third)]);
     await sleep(5_000);
     expect(await vipHolders(lab)).toEqual([h1]);
     const stopAt = Date.now();
@@ -384,11 +407,11 @@ describe('carpd and ucarp, three hosts', () => {
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(await singleMaster(lab, 5_000, 2_000)).toBe(h2);
     // A carpd backup claims with an advert before anything slow, so the slower one hears the
-    // faster one before its own wait ends.
-    expect(takeoverMs).toBeLessThan(1_000);
+    // faster one before its own wait ends. The bow-out, not the 3 s master-down interval.
+    expect(takeoverMs).toBeLessThan(2_000);
     expect(carpdTransitions(second).filter((t) => t.to === 'MASTER')).toHaveLength(1);
     expect(carpdTransitions(third).filter((t) => t.to === 'MASTER'), third.output()).toEqual([]);
-  }, 30_000);
+  }, 40_000);
 
   it('a peer with the wrong password disturbs nobody; carpd logs it once and counts it', async () => {
     const lab = getLab();
@@ -396,6 +419,7 @@ describe('carpd and ucarp, three hosts', () => {
     const master = d.ucarp(h1, { advskew: 0 });
     await claimAlone(lab, h1);
     const backup = d.carpd(h2, { advskew: 50 });
+    await listening(backup);
     // The intruder is faster (advskew 0 like the master) and, hearing no advert it can verify,
     // becomes MASTER after 3 s and advertises every second. Without scripts it never touches
     // the address, so only the group's members can hold the VIP.
@@ -422,5 +446,5 @@ describe('carpd and ucarp, three hosts', () => {
     expect(await vipHolders(lab)).toEqual([h1]);
     // ucarp, for contrast, logs every one of them.
     expect((master.output().match(/Bad digest/gi) ?? []).length).toBeGreaterThanOrEqual(4);
-  }, 30_000);
+  }, 40_000);
 });

@@ -207,7 +207,9 @@ describe('one carpd per node, several virtual hosts', () => {
     const one = start(h1, groupConfig(lab, h1, 0, { preempt: true, insideIgnoresCarrier: true })).process;
     const move = await watchGroupMove(lab, h1, ELECTION_TIMEOUT_MS);
     console.log(`group: both VIPs on h1 ${move.movedMs} ms after starting it; longest split ${move.longestSplitMs} ms over ${move.samples.length} samples`);
-    expect(move.longestSplitMs).toBeLessThan(300);
+    // Together: apart no longer than one round of sampling both hosts takes on a busy machine
+    // (a few `ip` calls; the idle figure is logged above).
+    expect(move.longestSplitMs).toBeLessThan(1_000);
     // One member preempted on its own; the other followed because of the group.
     expect(one.output()).toMatch(/\[(inside|outside)\] BACKUP -> MASTER \(preempting slower master 198\.18\.0\.2/);
     expect(one.output()).toMatch(/\[(inside|outside)\] BACKUP -> MASTER \(group router: (inside|outside) became MASTER \(preempting slower master 198\.18\.0\.2/);
@@ -241,7 +243,7 @@ describe('one carpd per node, several virtual hosts', () => {
     await h1.restoreLink();
     const back = await watchGroupMove(lab, h1, 10_000);
     console.log(`group: link restored, both VIPs back on h1 after ${back.movedMs} ms; longest split ${back.longestSplitMs} ms`);
-    expect(back.longestSplitMs).toBeLessThan(300);
+    expect(back.longestSplitMs).toBeLessThan(1_000);
     expect(Date.now() - restoreAt).toBeLessThan(10_000);
   }, 60_000);
 

@@ -282,3 +282,19 @@ describe('the status and reload table', () => {
     }
   });
 });
+
+describe('npm run man', () => {
+  it('runs on a fresh clone: it makes the output directory (build/ does not exist yet)', () => {
+    // The command package.json's "man" script runs, with paths under a directory that does not exist.
+    const out = join(work, 'fresh-clone', 'build');
+    const result = spawnSync(
+      process.execPath,
+      [join(repo, 'dist/scripts/gen-man.js'), '--man', join(out, 'carpd.8'), '--completion', join(out, 'carpd.bash')],
+      { encoding: 'utf8' },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(out, 'carpd.8'), 'utf8')).toMatch(/^\.TH CARPD 8/m);
+    expect(readFileSync(join(out, 'carpd.bash'), 'utf8')).toContain('complete -F _carpd carpd');
+    expect(result.stdout).toBe(`gen-man: wrote ${join(out, 'carpd.8')}\ngen-man: wrote ${join(out, 'carpd.bash')}\n`);
+  });
+});
