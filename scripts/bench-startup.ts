@@ -121,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
 
   // ---- 1. the command line ------------------------------------------------------------------
   const programs = [{ name: 'node -e 0', args: ['-e', '0'] }, ...carpds.map((c) => ({ name: `${c.name} --help`, args: [c.bin, '--help'] }))];
-  say(`\n1. ${programs.map((p) => p.name).join(', ')}: ${o.runs} runs each, alternating${existsSync(GNU_TIME) ? ` (peak RSS from ${GNU_TIME} -f %M)` : ''}`);
+  say(`\n1. ${programs.map((p) => p.name).join(', ')}: ${o.runs} runs each, alternating${existsSync(GNU_TIME) ? ` (CPU and peak RSS from ${GNU_TIME})` : ''}`);
   const cli = new Map<string, CommandRun[]>(programs.map((p) => [p.name, []]));
   for (const p of programs) runCommand(p.args); // warm the page cache, not counted
   for (let k = 0; k < o.runs; k++) {
@@ -129,12 +129,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const cliSummary = programs.map((p) => {
     const rs = cli.get(p.name)!;
-    return { name: p.name, wall: summarise(rs.map((r) => r.wallMs)), peak: summarise(rs.map((r) => r.peakRssKb)) };
+    return {
+      name: p.name,
+      wall: summarise(rs.map((r) => r.wallMs)),
+      cpu: summarise(rs.map((r) => r.cpuMs)),
+      peak: summarise(rs.map((r) => r.peakRssKb)),
+    };
   });
   const floor = cliSummary[0]!;
   for (const s of cliSummary) {
-    say(`   ${s.name.padEnd(24)} wall ${range(s.wall, ms).padEnd(28)} peak RSS ${range(s.peak, mib).padEnd(30)}` +
-      (s === floor ? '' : `  ratio to node: wall ${times(ratio(s.wall.median, floor.wall.median))}, peak ${times(ratio(s.peak.median, floor.peak.median))}`));
+    say(`   ${s.name.padEnd(24)} wall ${range(s.wall, ms).padEnd(28)} CPU ${range(s.cpu, ms).padEnd(28)} peak RSS ${range(s.peak, mib).padEnd(30)}` +
+      (s === floor ? '' : `  ratio to node: wall ${times(ratio(s.wall.median, floor.wall.median))}, CPU ${times(ratio(s.cpu.median, floor.cpu.median))}, ` +
+        `peak ${times(ratio(s.peak.median, floor.peak.median))}`));
   }
 
   // ---- 2 and 3 need the labs ----------------------------------------------------------------
@@ -162,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
         starts.push(r);
         if (!(await vipGone(lab))) r.problems.push('the VIP was still on host 1 after the stop');
         const control = r.controlMs !== undefined ? `, control socket ${ms(r.controlMs)}` : '';
-        say(`   round ${String(round).padStart(2)} ${s.name.padEnd(16)} BACKUP line ${ms(r.readyMs)}${control}` +
+        say(`   round ${String(round).padStart(2)} ${s.name.padEnd(16)} BACKUP line ${ms(r.readyMs)} (CPU ${ms(r.cpuMs)})${control}` +
           (r.problems.length > 0 ? `  ! ${r.problems.join('; ')}` : ''));
       }
     }
@@ -183,30 +189,34 @@ async function main(argv: string[]): Promise<number> {
 
   // ---- summary --------------------------------------------------------------------------------
   const startOf = (name: string) => summarise(starts.filter((r) => r.subject === name).map((r) => r.readyMs));
+  const cpuOf = (name: string) => summarise(starts.filter((r) => r.subject === name).map((r) => r.cpuMs));
   const controlOf = (name: string) => summarise(starts.filter((r) => r.subject === name).map((r) => r.controlMs));
   const idleOf = (name: string) => idles.find((r) => r.subject === name);
   const peers = list.filter((s) => s.kind !== 'carpd').map((s) => s.name);
   say(`\nSummary (medians; ratios are carpd ÷ the other)`);
   const carpdHelp = cliSummary.find((s) => s.name === 'carpd --help')!;
   say(`   carpd --help: wall ${ms(carpdHelp.wall.median)} = ${times(ratio(carpdHelp.wall.median, floor.wall.median))} node -e 0 ` +
-    `(${ms(floor.wall.median)}), peak RSS ${mib(carpdHelp.peak.median)} = ${times(ratio(carpdHelp.peak.median, floor.peak.median))} node -e 0 (${mib(floor.peak.median)})`);
+    `(${ms(floor.wall.median)}), CPU ${ms(carpdHelp.cpu.median)} = ${times(ratio(carpdHelp.cpu.median, floor.cpu.median))} node -e 0, peak RSS ${mib(carpdHelp.peak.median)} = ${times(ratio(carpdHelp.peak.median, floor.peak.median))} node -e 0 (${mib(floor.peak.median)})`);
   for (const c of carpds) {
     const start = startOf(c.name);
     const control = controlOf(c.name);
     const idle = idleOf(c.name);
     const vs = (figure: (name: string) => number | undefined) =>
       peers.map((p) => `${times(ratio(figure(c.name), figure(p)))} ${p}`).join(', ');
-    say(`   ${c.name}: start → BACKUP ${range(start, ms)} (${vs((n) => startOf(n).median)}), → control socket ${range(control, ms)}; ` +
+    say(`   ${c.name}: start → BACKUP ${range(start, ms)} (${vs((n) => startOf(n).median)}), → control socket ${range(control, ms)}, ` +
+      `CPU by then ${range(cpuOf(c.name), ms)} (${vs((n) => cpuOf(n).median)}); ` +
       `target ≤ ${START_TARGET_MS} ms ${start.median !== undefined && start.median <= START_TARGET_MS ? 'met' : 'NOT met'}`);
     say(`   ${c.name}: idle RSS ${mib(idle?.rssKb)} (${vs((n) => idleOf(n)?.rssKb)}); tree ${mib(idle?.treeRssKb)}; ` +
       `target ≤ ${mib(IDLE_RSS_TARGET_KB)} ${idle?.rssKb !== undefined && idle.rssKb <= IDLE_RSS_TARGET_KB ? 'met' : 'NOT met'}`);
   }
-  for (const p of peers) say(`   ${p}: start → BACKUP ${range(startOf(p), ms)}, idle RSS ${mib(idleOf(p)?.rssKb)}, tree ${mib(idleOf(p)?.treeRssKb)}`);
+  for (const p of peers) say(`   ${p}: start → BACKUP ${range(startOf(p), ms)} (CPU ${ms(cpuOf(p).median)}), idle RSS ${mib(idleOf(p)?.rssKb)}, tree ${mib(idleOf(p)?.treeRssKb)}`);
   const notes = [
     'Wall time: spawn to exit as this process sees it (spawnSync), so it includes fork/exec and GNU time; `node -e 0` pays the same. ' +
-      'Peak RSS: the child\'s ru_maxrss (GNU time %M).',
+      'CPU (user + system, 10 ms steps) and peak RSS (ru_maxrss): GNU time\'s %U %S %M.',
     'Start: from spawn (`ip netns exec <ns> …`, a few ms of it) to the first BACKUP line on the daemon\'s output; carpd\'s control ' +
-      'socket is polled every 2 ms with a status request. keepalived\'s line comes from its VRRP child, after the parent forked it.',
+      'socket is polled every 2 ms with a status request. keepalived\'s line comes from its VRRP child, after the parent forked it. ' +
+      'CPU: what the daemon\'s live processes had run by then (schedstat of every thread), a figure a loaded machine disturbs less ' +
+      'than the wall time; children that already exited (carpd\'s `ip` calls) are left out.',
     'Idle: RSS (VmRSS) of the daemon\'s own process, read after the idle window; "tree" adds its children (carpd: `ip monitor` for the ' +
       'link state; keepalived: its VRRP child; ucarp: none). PSS splits shared pages (libc, node\'s binary) among the processes sharing them.',
   ];

@@ -122,25 +122,28 @@ export interface CommandRun {
   wallMs: number;
   /** ru_maxrss of the child as GNU time reports it (%M), kB; undefined without /usr/bin/time. */
   peakRssKb: number | undefined;
+  /** user + system CPU time as GNU time reports it (%U + %S, 10 ms steps), ms. */
+  cpuMs: number | undefined;
 }
 
 export const GNU_TIME = '/usr/bin/time';
 
 /**
  * Runs `node args` once and returns its wall time (spawn to exit, as this process sees it) and
- * its peak RSS. With GNU time present the command runs under it (`time -f %M`), for both the
+ * its peak RSS. With GNU time present the command runs under it (`time -f '%M %U %S'`), for both the
  * program and the `node -e 0` floor, so its few hundred µs are in every figure alike.
  */
 export function runCommand(args: readonly string[]): CommandRun {
   const withTime = existsSync(GNU_TIME);
-  const [cmd, argv] = withTime ? [GNU_TIME, ['-f', '%M', process.execPath, ...args]] : [process.execPath, [...args]];
+  const [cmd, argv] = withTime ? [GNU_TIME, ['-f', '%M %U %S', process.execPath, ...args]] : [process.execPath, [...args]];
   const t0 = performance.now();
   const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   const wallMs = performance.now() - t0;
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${String(r.status)}: ${r.stderr.trim()}`);
-  const last = r.stderr.trim().split('\n').pop() ?? '';
-  return { wallMs, peakRssKb: withTime && /^\d+$/.test(last) ? Number(last) : undefined };
+  const last = /^(\d+) (\d+\.\d+) (\d+\.\d+)$/.exec(r.stderr.trim().split('\n').pop() ?? '');
+  if (!withTime || last === null) return { wallMs, peakRssKb: undefined, cpuMs: undefined };
+  return { wallMs, peakRssKb: Number(last[1]), cpuMs: (Number(last[2]) + Number(last[3])) * 1000 };
 }
 
 // ---- start to listening ---------------------------------------------------------------------
@@ -152,7 +155,18 @@ export interface StartRun {
   readyMs: number | undefined;
   /** carpd only: spawn → its control socket answering `{"command":"status"}`. */
   controlMs: number | undefined;
+  /**
+   * CPU time the daemon's live processes had used when the BACKUP line arrived (schedstat, every
+   * thread): less sensitive to a busy machine than the wall time, which waits for the CPU too.
+   * Children that had already exited (carpd's `ip` calls) are not in it.
+   */
+  cpuMs: number | undefined;
   problems: string[];
+}
+
+function treeCpuMs(pid: number): number | undefined {
+  const ns = totals(sampleTree([pid])).schedNs;
+  return ns === undefined ? undefined : ns / 1e6;
 }
 
 /** The control socket of carpd process `pid` (any namespace prefix), once it exists. */
@@ -210,14 +224,19 @@ export async function measureStart(lab: Lab, subject: Subject, round: number): P
             controlMs = v;
           })
         : Promise.resolve();
+    let cpuMs: number | undefined;
     const readyMs = await proc.waitForOutput(subject.ready, 5_000).then(
-      () => performance.now() - t0,
+      () => {
+        const at = performance.now() - t0;
+        cpuMs = treeCpuMs(proc.pid);
+        return at;
+      },
       () => undefined,
     );
     await control;
     if (readyMs === undefined) problems.push(`no BACKUP line within 5 s: ${proc.output().trim().split('\n').slice(-3).join(' | ')}`);
     if (subject.kind === 'carpd' && controlMs === undefined) problems.push('the control socket did not answer within 5 s');
-    return { subject: subject.name, round, readyMs, controlMs, problems };
+    return { subject: subject.name, round, readyMs, controlMs, cpuMs, problems };
   } finally {
     await proc.stop(3_000);
   }
