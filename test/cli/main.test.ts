@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../lib/config.js';
@@ -71,6 +73,39 @@ describe('bin/carpd', () => {
     // errors but still emits, so only the output file is checked.
     spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { cwd: repo });
     expect(existsSync(`${repo}dist/lib/cli/main.js`)).toBe(true);
+    // And the bundle it prefers, with its code cache (scripts/bundle.ts).
+    const bundled = spawnSync(process.execPath, ['dist/scripts/bundle.js'], { cwd: repo, encoding: 'utf8' });
+    expect(bundled.stderr).toBe('');
+    expect(bundled.status).toBe(0);
+  }, 60_000);
+
+  it('runs the bundle through a code cache V8 accepts with the flags bin/carpd sets', () => {
+    // The same wrapper and flag as bin/carpd; a cache made with other flags or from another
+    // bundle would be rejected, and every start would compile from source again.
+    const probe = `
+      const { readFileSync } = require('node:fs');
+      require('node:v8').setFlagsFromString('--lite-mode');
+      const file = ${JSON.stringify(`${repo}dist/carpd.cjs`)};
+      const source = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(file, 'utf8') + '\\n})';
+      const script = new (require('node:vm').Script)(source, { filename: file, cachedData: readFileSync(file + '.cache') });
+      process.stdout.write(String(script.cachedDataRejected));`;
+    expect(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' })).toBe('false');
+  });
+
+  it('falls back to dist/lib/ without the bundle, with the same behaviour', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'carpd-bin-'));
+    try {
+      // bin/ and a dist/ with the modules only, next to carpd's package.json (for its version).
+      cpSync(`${repo}bin`, join(copy, 'bin'), { recursive: true });
+      cpSync(`${repo}dist/lib`, join(copy, 'dist', 'lib'), { recursive: true });
+      cpSync(`${repo}package.json`, join(copy, 'package.json'));
+      symlinkSync(`${repo}node_modules`, join(copy, 'node_modules'));
+      const result = spawnSync(process.execPath, [join(copy, 'bin', 'carpd'), '--no-such-option'], { encoding: 'utf8' });
+      expect(result.stderr).toBe('carpd: unknown option --no-such-option; run carpd --help for the list\n');
+      expect(result.status).toBe(64);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   it('exits 64 with one stderr line on an unknown option', () => {
