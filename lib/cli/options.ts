@@ -332,7 +332,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     placeholder: 'state',
     default: 'backup',
     expects: 'backup or master',
-    description: 'master: claim at start without waiting a master-down interval (keepalived\'s state MASTER); default backup',
+    description: "keepalived's state: with master, the address owner (priority 255) claims at start without waiting, as keepalived; other priorities start BACKUP either way",
   },
   {
     name: 'v3-checksum-as-v2',

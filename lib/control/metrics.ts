@@ -166,6 +166,7 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
   ]);
   const interfaceUp = gauge('carpd_link_up', '1 when the interface is up.', ['interface']);
   const demotion = gauge('carpd_vhost_demotion', 'What failing weighted checks, tracked interfaces and files take off (CARP: advskew added; VRRP: priority subtracted; 0: none).');
+  const priority = gauge('carpd_vhost_priority', 'VRRP virtual hosts: the priority advertised now (the configured one minus any demotion).');
   const trackHealthy = gauge(
     'carpd_track_healthy',
     'Checks, tracked interfaces and track files of a virtual host: 1 healthy, 0 failed (absent until first known).',
@@ -190,6 +191,7 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     otherMaster.inc(labels, vhost.otherMasterHeard);
     sendErrors.inc(labels, vhost.sendErrors);
     demotion.set(labels, vhost.demotion ?? 0);
+    if (vhost.advertisedPriority !== null && vhost.advertisedPriority !== undefined) priority.set(labels, vhost.advertisedPriority);
     for (const track of vhost.tracks ?? []) {
       if (track.state !== 'unknown') trackHealthy.set({ ...labels, kind: track.kind, name: track.name }, track.state === 'healthy' ? 1 : 0);
     }

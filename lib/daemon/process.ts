@@ -148,10 +148,6 @@ class Daemon implements ControlTarget {
       }
     }
 
-    // Started now, while the heap is small: it forks ip and arping for us (lib/host/launcher.ts).
-    this.launcher = new Launcher((reason) => log.warn(`${reason}: carpd starts ip and arping itself from now on`));
-    useLauncher(this.launcher);
-
     const vhosts = this.config.vhosts.map((c) => this.createVhost(c));
     // One carpd per (network namespace, interface, vhid): a second one would start by removing
     // the first one's VIP as "stale". Taken here, after --daemonize, by the long-lived process.
@@ -161,6 +157,10 @@ class Daemon implements ControlTarget {
       if (p.pidfile !== undefined) removePidfile(p.pidfile);
       return 1;
     }
+
+    // Started now, while the heap is small: it forks ip and arping for us (lib/host/launcher.ts).
+    this.launcher = new Launcher((reason) => log.warn(`${reason}: carpd starts ip and arping itself from now on`));
+    useLauncher(this.launcher);
 
     const exited = new Promise<number>((resolve) => {
       this.resolveExit = resolve;

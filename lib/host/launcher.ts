@@ -75,6 +75,11 @@ export class Launcher {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { ...process.env, LC_ALL: 'C' },
     });
+    // Never what keeps carpd running: a daemon that exits (or fails to start) just goes, and
+    // the shell follows when its input closes.
+    this.child.unref();
+    (this.child.stdin as Writable & { unref?: () => void }).unref?.();
+    (this.child.stdout as Readable & { unref?: () => void }).unref?.();
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.onData(chunk));
     this.child.on('exit', () => this.gone('the launcher shell exited'));

@@ -86,7 +86,23 @@ describe('startMetricsServer', () => {
     const rss = lines.find((line) => line.startsWith('process_resident_memory_bytes '));
     expect(Number(rss?.split(' ')[1])).toBeGreaterThan(1024 * 1024);
     // Nothing from prom-client's global registry or its default collectors.
-    expect(lines.filter((line) => line.startsWith('# TYPE')).length).toBe(15);
+    expect(lines.filter((line) => line.startsWith('# TYPE')).length).toBe(16);
+  });
+
+  it('gives VRRP vhosts their advertised priority and leaves it out for CARP ones', async () => {
+    const target = new FakeTarget(
+      daemonSnapshot({
+        vhosts: [
+          vhostSnapshot(),
+          vhostSnapshot({ name: 'v', vhid: 51, protocol: 'vrrp2', priority: 100, advertInt: 1, demotion: 20, advertisedAdvskew: null, advertisedPriority: 80 }),
+        ],
+      }),
+    );
+    const { url } = await start(target);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toContain('carpd_vhost_priority{vhost="v",interface="eth0",vhid="51"} 80');
+    expect(text).not.toContain(`carpd_vhost_priority{${WEB}}`);
+    expect(text).toContain('carpd_vhost_demotion{vhost="v",interface="eth0",vhid="51"} 20');
   });
 
   it('reads the snapshot again on every scrape, without adding up earlier scrapes', async () => {
