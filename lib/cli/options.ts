@@ -335,6 +335,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: 'master: claim at start without waiting a master-down interval (keepalived\'s state MASTER); default backup',
   },
   {
+    name: 'replay-protect',
+    description:
+      'CARP: drop replayed adverts (counter not above the sender\'s last); every node of the vhost must run it, ucarp peers cannot',
+  },
+  {
     name: 'v3-checksum-as-v2',
     description: 'VRRPv3: checksum without the IPv4 pseudo-header, as keepalived\'s v3_checksum_as_v2 (both are accepted)',
   },
