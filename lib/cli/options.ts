@@ -337,7 +337,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'replay-protect',
     description:
-      'CARP: drop replayed adverts (counter not above the sender\'s last); every node of the vhost must run it, ucarp peers cannot',
+      "CARP: drop replayed adverts (counter not above the sender's last); every node of the vhost must run it, so no ucarp peer (random counters)",
   },
   {
     name: 'v3-checksum-as-v2',
