@@ -18,8 +18,8 @@ import { decodeAdvertisement } from '../../lib/protocol/carp.js';
 import { counterSenderId, senderIdOfIpv4 } from '../../lib/protocol/replay.js';
 import { ipv4 } from '../../lib/net/address.js';
 import { carpdStatus, sleep, startCarpd } from '../helpers/carpd.js';
-import { resetLab, transitions } from '../helpers/failures.js';
-import { useLab, waitFor } from '../helpers/lab.js';
+import { transitions } from '../helpers/failures.js';
+import { useFreshLab, waitFor } from '../helpers/lab.js';
 
 const REPLAY = fileURLToPath(new URL('../../dist/scripts/lab/replay.js', import.meta.url));
 const REPLAY_SECONDS = 8;
@@ -27,7 +27,8 @@ const REPLAY_SECONDS = 8;
 const TAKEOVER_BOUND_MS = 6_000;
 
 describe('replayed adverts of a dead master', () => {
-  const getLab = useLab({ hosts: 3 });
+  // A lab per test: the two runs share no daemon, address or ARP entry.
+  const getLab = useFreshLab({ hosts: 3 });
   const processes: LabProcess[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'carpd-replay-'));
 
@@ -40,7 +41,6 @@ describe('replayed adverts of a dead master', () => {
   afterEach(async () => {
     await Promise.all(processes.map((p) => p.stop(3_000)));
     processes.length = 0;
-    await resetLab(getLab());
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
