@@ -149,6 +149,11 @@ export interface VhostConfig {
   readonly garpDelayMs: number | undefined;
   /** keepalived's virtual_ipaddress_excluded: moved with the VIPs, not listed in the adverts. */
   readonly excludedVips: readonly VipAddress[];
+  /**
+   * CARP only (--replay-protect): send counters a receiver can check (lib/protocol/replay.ts),
+   * adopt nobody's, and drop adverts whose counter is not above the sender's last ('replayed').
+   */
+  readonly replayProtect: boolean;
 }
 
 /** The name a command-line vhost gets (status, metrics, log lines of a sectioned config). */

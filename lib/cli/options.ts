@@ -335,6 +335,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     description: "keepalived's state: with master, the address owner (priority 255) claims at start without waiting, as keepalived; other priorities start BACKUP either way",
   },
   {
+    name: 'replay-protect',
+    description:
+      "CARP: drop replayed adverts (counter not above the sender's last); every node of the vhost must run it, so no ucarp peer (random counters)",
+  },
+  {
     name: 'v3-checksum-as-v2',
     description: 'VRRPv3: checksum without the IPv4 pseudo-header, as keepalived\'s v3_checksum_as_v2 (both are accepted)',
   },

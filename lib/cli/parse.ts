@@ -582,6 +582,11 @@ function buildVhostConfig(
   if (raw.given('v3-checksum-as-v2') && protocol !== 'vrrp3') {
     throw new UsageError('--v3-checksum-as-v2 is for --protocol=vrrp3: VRRPv2 always checksums the message alone');
   }
+  if (vrrp && raw.flag('replay-protect')) {
+    throw new UsageError(
+      `--replay-protect is for CARP: ${protocol === 'vrrp3' ? 'VRRPv3 adverts carry no counter and no digest' : "VRRPv2 adverts carry no counter (PASS is a plain-text password, not a digest)"}, so a replayed one cannot be told from a fresh one`,
+    );
+  }
   const peers = readPeers(raw, occurrences, srcipText);
   // VRRP preempts unless told not to (RFC 5798, keepalived); CARP only when told to (ucarp -P).
   const preempt = raw.given('preempt') ? raw.flag('preempt') : vrrp;
@@ -691,6 +696,7 @@ function buildVhostConfig(
     garpRepeat,
     garpDelayMs,
     excludedVips: Object.freeze(excludedVips),
+    replayProtect: raw.flag('replay-protect'),
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
   return Object.freeze({ ...vhost, vips: Object.freeze(vips), peers: Object.freeze(peers) });

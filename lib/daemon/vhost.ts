@@ -12,6 +12,7 @@ import type { Logger, RateLimitedLog } from '../log.js';
 import { formatVip, type VipAddress } from '../net/address.js';
 import { DROP_REASONS, DropCounters, type DropReason, type LinkAccepted } from '../protocol/checks.js';
 import { AdvertCounter } from '../protocol/counter.js';
+import { ReplayGuard, senderIdOfIpv4, TimedCounter } from '../protocol/replay.js';
 import { vhostWire, type VhostWire } from '../protocol/wire.js';
 import type { Clock } from '../state/clock.js';
 import { CarpMachine, type Claim, type Effect, type MachineEvent, type TimerName } from '../state/machine.js';
@@ -35,7 +36,7 @@ export interface VhostPorts {
   /** --debug: only then are the per-packet lines built at all (a hundred vhosts send 100/s). */
   readonly debug?: boolean;
   readonly limited: RateLimitedLog;
-  /** Wall-clock ms, for `since` and transition times in status output (never for timers). */
+  /** Wall-clock ms, for `since` and transition times in status output and --replay-protect's counter (never for timers). */
   readonly wallClock: () => number;
   /** A random 64-bit starting counter and 16-bit IP ids (injected so tests are repeatable). */
   readonly randomCounter: () => bigint;
@@ -51,6 +52,8 @@ export interface VhostPorts {
 export class VirtualHost {
   readonly machine: CarpMachine;
   private readonly counter: AdvertCounter;
+  /** --replay-protect: our counter comes from here instead, and received ones are checked. */
+  private readonly replay: { readonly counter: TimedCounter; readonly guard: ReplayGuard } | undefined;
   private readonly drops = new DropCounters();
   private readonly wire: VhostWire;
   readonly rules: ElectionRules;
@@ -81,6 +84,7 @@ export class VirtualHost {
   ) {
     this.since = ports.wallClock();
     this.counter = new AdvertCounter(ports.randomCounter());
+    this.replay = config.replayProtect ? { counter: new TimedCounter(senderIdOfIpv4(config.srcip.int)), guard: new ReplayGuard() } : undefined;
     this.rules =
       config.protocol === 'carp'
         ? carpRules({ advbase: config.advbase, advskew: config.advskew, deadratio: config.deadratio })
@@ -160,19 +164,22 @@ export class VirtualHost {
     try {
       const result = this.wire.check(accepted);
       if (!result.ok) {
-        this.drops.increment(result.reason);
-        if (QUIET_DROPS.has(result.reason)) {
-          this.ports.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
-        } else {
-          // One window per reason, whatever the packet holds; the summary names a few senders.
-          this.ports.limited.drop(result.reason, accepted.ip.src, result.detail);
-        }
+        this.countDrop(result.reason, accepted.ip.src, result.detail);
         return;
       }
+      if (this.replay !== undefined && result.counter !== undefined) {
+        // --replay-protect: a valid digest is not enough, the counter must be new (replay.ts).
+        const replayed = this.replay.guard.admit(result.srcInt, result.counter);
+        if (replayed !== undefined) {
+          this.countDrop('replayed', accepted.ip.src, replayed.detail);
+          return;
+        }
+      } else if (result.counter !== undefined) {
+        // As ucarp does: adopt the sender's counter (there is no replay protection in ucarp's
+        // CARP, and counters that move together keep mixed groups consistent).
+        this.counter.adopt(result.counter);
+      }
       this.advertsReceived++;
-      // As ucarp does: adopt the sender's counter (there is no replay protection in ucarp's
-      // CARP, and counters that move together keep mixed groups consistent).
-      if (result.counter !== undefined) this.counter.adopt(result.counter);
       if (result.addressMismatch !== undefined && !this.mismatchLogged.has(result.src) && this.mismatchLogged.size < 64) {
         // keepalived accepts such an advert and says so; once per sender is enough.
         this.mismatchLogged.add(result.src);
@@ -183,6 +190,16 @@ export class VirtualHost {
       this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, claim: result.claim });
     } catch (error) {
       this.ports.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
+    }
+  }
+
+  private countDrop(reason: DropReason, src: string, detail: string): void {
+    this.drops.increment(reason);
+    if (QUIET_DROPS.has(reason)) {
+      this.ports.log.debug(`dropped advert: ${reason}: ${detail}`);
+    } else {
+      // One window per reason, whatever the packet holds; the summary names a few senders.
+      this.ports.limited.drop(reason, src, detail);
     }
   }
 
@@ -324,7 +341,7 @@ export class VirtualHost {
     const c = this.config;
     const adverts = this.ports.adverts();
     if (adverts === undefined) return;
-    const counter = this.counter.next();
+    const counter = this.replay?.counter.next(this.ports.wallClock()) ?? this.counter.next();
     // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
     const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
     try {

@@ -91,6 +91,8 @@ export const DROP_REASONS = [
   'bad-digest',
   'bad-auth',
   'bad-interval',
+  // --replay-protect (replay.ts): a valid digest, but a counter already seen or older.
+  'replayed',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 

@@ -17,6 +17,9 @@
  * (a monotonic counter is what makes a replay check possible at all). Because receivers do
  * not check it, this is indistinguishable to ucarp peers. Adoption is kept as ucarp does it,
  * so a carpd that took over continues the sequence the old master was sending.
+ *
+ * With --replay-protect a vhost uses replay.ts's TimedCounter instead, which adopts nothing and
+ * which its peers check.
  */
 const UINT64_MAX = (1n << 64n) - 1n;
 

@@ -39,6 +39,8 @@ export interface SimVhostOptions extends Partial<Omit<MachineConfig, 'srcAddress
   /** The vhost ignores carrier (ucarp -S). */
   ignoreIfState?: boolean;
   notify?: string;
+  /** --replay-protect. */
+  replayProtect?: boolean;
 }
 
 export interface SimNodeOptions extends SimVhostOptions {
@@ -241,6 +243,7 @@ export class SimNode {
       garpRepeat: 1,
       garpDelayMs: undefined,
       excludedVips: [],
+      replayProtect: o.replayProtect ?? false,
     };
     const vhost = new SimVhost(this, config);
     this.vhosts.push(vhost);
