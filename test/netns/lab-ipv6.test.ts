@@ -1,7 +1,7 @@
 // The dual-stack lab (`ipv6: true`): the addresses it promises, inside 2001:db8::/32 only, usable
 // as soon as Lab.create() returns; and a lab without the option still has no IPv6 at all.
 import { describe, expect, it } from 'vitest';
-import { validateSubnet6 } from '../../scripts/lab/safety.js';
+import { validateLabAddress, validateSubnet6 } from '../../scripts/lab/safety.js';
 import type { LabHost } from '../../scripts/lab/lab.js';
 import { useLab, withLab } from '../helpers/lab.js';
 
@@ -13,6 +13,19 @@ describe('validateSubnet6 (no namespaces)', () => {
   it.each(['2001:db9', '2001:db8::', '2001:db8:1:2:3', 'fe80', '2001:db8:12345', ''])('refuses %j', (prefix) => {
     expect(() => validateSubnet6(prefix)).toThrow(/lab option "subnet6" must be the leading groups of a \/64 inside 2001:db8::\/32/);
   });
+});
+
+describe('validateLabAddress for IPv6 (no namespaces)', () => {
+  it.each(['2001:db8::1/64', '2001:db8:cafe::50/64', '2001:0db8::1/128', '2001:db8::/32'])('accepts %j', (cidr) => {
+    expect(validateLabAddress(cidr)).toBe(cidr);
+  });
+
+  it.each(['2001:db9::1/64', '2001::db8/64', 'fe80::1/64', '2001:db8::1', '2001:db8::1/31', '2001:db8::1/129', '2001:db8::g/64'])(
+    'refuses %j',
+    (cidr) => {
+      expect(() => validateLabAddress(cidr)).toThrow(/lab address must be an IPv6 address\/len inside 2001:db8::\/32/);
+    },
+  );
 });
 
 describe('a dual-stack lab', () => {
