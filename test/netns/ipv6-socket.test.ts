@@ -178,6 +178,26 @@ describe('the raw IPv6 socket between two lab hosts', () => {
     expect(entry.lladdr).toBe(h1.mac);
   });
 
+  it('sends the advertisement from the VIP itself when asked (as the kernel sends its own), Router flag when asked', async () => {
+    const lab = getLab();
+    const [h1, h2] = lab.hosts as [LabHost, LabHost];
+    const vip = lab.vip6(1);
+    await h1.exec('ip', ['-6', 'addr', 'add', `${vip}/64`, 'dev', 'eth0', 'nodad']);
+    try {
+      const tcpdump = h2.spawn('tcpdump', ['-i', 'eth0', '-n', '-l', '-vv', '-c', '1', `icmp6 and ip6[40] == 136 and src host ${vip}`]);
+      await tcpdump.waitForOutput(/listening on eth0/, 10_000);
+      const na = peer(h1, ['na', '--target', vip, '--mac', h1.mac, '--src', vip, '--router']);
+      expect(await na.exited, na.output()).toEqual({ code: 0, signal: null });
+      expect(events(na)).toEqual([{ event: 'sent' }]);
+      expect((await tcpdump.exited).code, tcpdump.output()).toBe(0);
+      expect(tcpdump.stdout()).toMatch(
+        new RegExp(`hlim 255.*${vip} > ff02::1: \\[icmp6 sum ok\\] ICMP6, neighbor advertisement, length 32, tgt is ${vip}, Flags \\[router, override\\]`),
+      );
+    } finally {
+      await h1.exec('ip', ['-6', 'addr', 'del', `${vip}/64`, 'dev', 'eth0']);
+    }
+  });
+
   it('close() stops delivery at once, gives the descriptor back, and lets the process exit', async () => {
     const [h1, h2] = getLab().hosts as [LabHost, LabHost];
     // A second socket on the same host keeps hearing everything: the datagrams did keep coming.
