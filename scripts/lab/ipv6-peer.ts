@@ -88,7 +88,8 @@ async function send(): Promise<void> {
   });
   const payload = Buffer.from(values.payload, 'hex');
   for (let k = 0; k < Number(values.count); k++) {
-    if (k > 0) await sleep(Number(values.interval));
+    // --interval 0: back to back, as fast as the kernel takes them.
+    if (k > 0 && Number(values.interval) > 0) await sleep(Number(values.interval));
     try {
       await socket.send(payload, values.dst, values.src);
       print({ event: 'sent' });
