@@ -6,14 +6,18 @@
 //   carpd-lab-<id>-h2   eth0 198.18.0.2/24  02:00:00:00:00:02 ──veth── h2 ├─ br0  (carpd-lab-<id>-br)
 //   carpd-lab-<id>-c    eth0 198.18.0.100/24 02:00:00:00:00:64 ──veth── c  ┘
 //
+// With `ipv6: true` the lab is dual-stack: host i also has 2001:db8::<i>/64, the client
+// 2001:db8::100/64 (another /64 inside 2001:db8::/32 with `subnet6`), and each keeps the
+// fe80:: link-local address the kernel gives eth0. Without it IPv6 is off everywhere.
+//
 // Nothing here touches the machine's own namespace except `ip netns add/del/pids`; addresses
-// come from 198.18.0.0/15 only (see safety.ts).
+// come from 198.18.0.0/15 and 2001:db8::/32 only (see safety.ts).
 import { exec, run, type CommandResult } from './command.js';
 import { NamespaceSet } from './namespaces.js';
 import { assertLabNamespace, spawnInNamespace, type LabProcess, type SpawnOptions } from './process.js';
 import { startPing, type PingMonitor } from './ping.js';
 import { waitFor } from './wait.js';
-import { CLIENT_OCTET, VIP_BASE, labMac, validateHostCount, validateSubnet, validateVipIndex } from './safety.js';
+import { CLIENT_OCTET, VIP_BASE, labMac, validateHostCount, validateSubnet, validateSubnet6, validateVipIndex } from './safety.js';
 
 export { PacketCapture, parseTcpdump, type CapturedPacket, type CarpFields, type ArpFields } from './capture.js';
 export { parsePingOutput, analysePing, type PingMonitor, type PingReport, type PingGap } from './ping.js';
@@ -31,6 +35,10 @@ export interface LabOptions {
   runDir?: string;
   /** First three octets of the lab's /24; default '198.18.0'. Must lie inside 198.18.0.0/15. */
   subnet?: string;
+  /** Dual-stack: IPv6 on, every member given an address in subnet6 besides its link-local one. */
+  ipv6?: boolean;
+  /** Leading groups of the IPv6 /64 (e.g. '2001:db8:cafe'); default '2001:db8'. Inside 2001:db8::/32. */
+  subnet6?: string;
 }
 
 export interface LinkState {
@@ -46,6 +54,8 @@ export interface LabHost {
   readonly ns: string;
   readonly ifname: 'eth0';
   readonly address: string;
+  /** Its address in the lab's IPv6 /64 (2001:db8::<index>), undefined unless the lab has `ipv6`. */
+  readonly address6: string | undefined;
   readonly mac: string;
   /** Runs `ip netns exec <ns> cmd args`; the lab stops it on destroy(). */
   spawn(cmd: string, args: string[], o?: SpawnOptions): LabProcess;
@@ -57,7 +67,11 @@ export interface LabHost {
   heal(): Promise<void>;
   /** IPv4 addresses with prefix length, e.g. ['198.18.0.1/24', '198.18.0.50/32']. */
   addresses(ifname?: string): Promise<string[]>;
-  /** `addr` with or without a prefix length; without one, any prefix matches. */
+  /** IPv6 addresses of global scope with prefix length, e.g. ['2001:db8::1/64']; link-local left out. */
+  addresses6(ifname?: string): Promise<string[]>;
+  /** The fe80:: address the kernel gave the interface (without prefix), undefined if none. */
+  linkLocal(ifname?: string): Promise<string | undefined>;
+  /** `addr` (IPv4 or IPv6) with or without a prefix length; without one, any prefix matches. */
   hasAddress(addr: string): Promise<boolean>;
   linkState(ifname?: string): Promise<LinkState>;
   exec(cmd: string, args: string[]): Promise<CommandResult>;
@@ -67,7 +81,10 @@ export interface LabClient {
   readonly ns: string;
   readonly ifname: 'eth0';
   readonly address: string;
+  /** 2001:db8::100 (in the lab's subnet6), undefined unless the lab has `ipv6`. */
+  readonly address6: string | undefined;
   readonly mac: string;
+  linkLocal(ifname?: string): Promise<string | undefined>;
   /** The client's neighbour entry for ip, or undefined when it has none. mac is '' while unresolved. */
   arpEntry(ip: string): Promise<{ mac: string; state: string } | undefined>;
   flushArp(): Promise<void>;
@@ -79,6 +96,13 @@ export interface LabClient {
 
 const BRIDGE = 'br0';
 
+interface Inet6Entry {
+  local: string;
+  prefixlen: number;
+  scope: string;
+  tentative?: boolean;
+}
+
 /** Everything a namespace member needs, shared by hosts and the client. */
 abstract class Member {
   constructor(
@@ -86,6 +110,7 @@ abstract class Member {
     readonly ns: string,
     readonly address: string,
     readonly mac: string,
+    readonly address6: string | undefined,
   ) {}
 
   readonly ifname = 'eth0' as const;
@@ -105,8 +130,23 @@ abstract class Member {
     return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
   }
 
+  async addresses6(ifname: string = this.ifname): Promise<string[]> {
+    return (await this.inet6(ifname)).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+  }
+
+  async linkLocal(ifname: string = this.ifname): Promise<string | undefined> {
+    return (await this.inet6(ifname)).find((a) => a.scope === 'link')?.local;
+  }
+
+  /** @internal Every inet6 entry of the interface, with its flags (tentative while in DAD). */
+  async inet6(ifname: string = this.ifname): Promise<Inet6Entry[]> {
+    const json = await run('ip', ['-n', this.ns, '-j', '-6', 'addr', 'show', 'dev', ifname]);
+    const links = JSON.parse(json) as { addr_info?: (Inet6Entry & { family: string })[] }[];
+    return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.family === 'inet6');
+  }
+
   async hasAddress(addr: string): Promise<boolean> {
-    const list = await this.addresses();
+    const list = addr.includes(':') ? await this.addresses6() : await this.addresses();
     return addr.includes('/') ? list.includes(addr) : list.some((a) => a.split('/')[0] === addr);
   }
 
@@ -124,8 +164,9 @@ class Host extends Member implements LabHost {
     ns: string,
     address: string,
     mac: string,
+    address6: string | undefined,
   ) {
-    super(lab, ns, address, mac);
+    super(lab, ns, address, mac, address6);
   }
 
   /** The bridge-side end of this host's veth pair. */
@@ -178,6 +219,8 @@ class Client extends Member implements LabClient {
 export class Lab {
   readonly id: string;
   readonly subnet: string;
+  /** Leading groups of the IPv6 /64, undefined unless the lab was made with `ipv6`. */
+  readonly subnet6: string | undefined;
   readonly hosts: LabHost[];
   readonly client: LabClient;
   readonly bridgeNs: string;
@@ -190,18 +233,22 @@ export class Lab {
     this.set = set;
     this.id = set.id;
     this.subnet = validateSubnet(o.subnet ?? '198.18.0');
+    this.subnet6 = o.ipv6 === true ? validateSubnet6(o.subnet6 ?? '2001:db8') : undefined;
+    // The same digits as the IPv4 last octet, read as hex: host 1 is 2001:db8::1, the client ::100.
+    const v6 = (n: number): string | undefined => (this.subnet6 === undefined ? undefined : `${this.subnet6}::${n}`);
     this.bridgeNs = set.name('br');
     this.hosts = Array.from(
       { length: validateHostCount(o.hosts) },
-      (_, k) => new Host(this, k + 1, set.name(`h${k + 1}`), `${this.subnet}.${k + 1}`, labMac(k + 1)),
+      (_, k) => new Host(this, k + 1, set.name(`h${k + 1}`), `${this.subnet}.${k + 1}`, labMac(k + 1), v6(k + 1)),
     );
-    this.client = new Client(this, set.name('c'), `${this.subnet}.${CLIENT_OCTET}`, labMac(CLIENT_OCTET));
+    this.client = new Client(this, set.name('c'), `${this.subnet}.${CLIENT_OCTET}`, labMac(CLIENT_OCTET), v6(CLIENT_OCTET));
   }
 
   static async create(o: LabOptions): Promise<Lab> {
     // Every option is checked before the set registers or creates anything.
     validateHostCount(o.hosts);
     validateSubnet(o.subnet ?? '198.18.0');
+    if (o.ipv6 === true) validateSubnet6(o.subnet6 ?? '2001:db8');
     const set = new NamespaceSet({ name: o.name, runDir: o.runDir });
     const lab = new Lab(o, set);
     try {
@@ -227,6 +274,12 @@ export class Lab {
 
   vip(n = 0): string {
     return `${this.subnet}.${VIP_BASE + validateVipIndex(n)}`;
+  }
+
+  /** IPv6 VIP n, 2001:db8::50 onwards (the IPv4 VIP's digits); only in a lab made with `ipv6`. */
+  vip6(n = 0): string {
+    if (this.subnet6 === undefined) throw new Error('lab.vip6(): the lab was created without the ipv6 option');
+    return `${this.subnet6}::${VIP_BASE + validateVipIndex(n)}`;
   }
 
   /** The hosts that have VIP n on their interface right now. */
@@ -285,19 +338,41 @@ export class Lab {
 
   private async build(): Promise<void> {
     const roles = [...this.hosts.map((h) => `h${h.index}`), 'c', 'br'];
-    await Promise.all(roles.map((role) => this.set.add(role)));
+    // The bridge never needs IPv6 (it forwards frames); the members do in a dual-stack lab.
+    const ipv6 = this.subnet6 !== undefined;
+    await Promise.all(roles.map((role) => this.set.add(role, { ipv6: ipv6 && role !== 'br' })));
     await this.set.bridge(this.bridgeNs, BRIDGE);
     const members: { port: string; m: Member }[] = [
       ...this.hosts.map((h) => ({ port: `h${h.index}`, m: h as Host })),
       { port: 'c', m: this.client as Client },
     ];
     await Promise.all(members.map(({ port, m }) => this.attach(port, m)));
+    if (ipv6) await Promise.all(members.map(({ m }) => this.waitForIpv6(m)));
+  }
+
+  /**
+   * Until the link-local address has passed duplicate address detection (about a second after
+   * the link comes up) the kernel cannot send from it: ff02::12 adverts would fail with
+   * EADDRNOTAVAIL. DAD itself stays on, so a VIP added without `nodad` is as slow as for real.
+   */
+  private async waitForIpv6(m: Member): Promise<void> {
+    await waitFor(
+      async () => {
+        const entries = await m.inet6();
+        return entries.some((a) => a.scope === 'link') && !entries.some((a) => a.tentative === true) ? true : undefined;
+      },
+      10_000,
+      50,
+      `IPv6 addresses of ${m.ns} out of duplicate address detection`,
+    );
   }
 
   private async attach(port: string, m: Member): Promise<void> {
     await this.set.veth(this.bridgeNs, port, m.ns, m.ifname, { up: false });
     await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'address', m.mac]);
     await run('ip', ['-n', m.ns, 'addr', 'add', `${m.address}/24`, 'dev', m.ifname]);
+    // nodad: the lab's addresses are unique by construction; waiting for DAD gains nothing.
+    if (m.address6 !== undefined) await this.set.addr(m.ns, m.ifname, `${m.address6}/64`, { nodad: true });
     await run('ip', ['-n', m.ns, 'link', 'set', 'dev', m.ifname, 'up']);
     await this.set.attach(this.bridgeNs, port, BRIDGE);
     await run('ip', ['-n', this.bridgeNs, 'link', 'set', 'dev', port, 'up']);

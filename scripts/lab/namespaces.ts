@@ -100,10 +100,13 @@ export class NamespaceSet {
     await run('ip', ['-n', ns, 'link', 'set', 'dev', port, 'master', bridge]);
   }
 
-  /** `ip addr add <cidr> dev <ifname>`; refuses any address outside 198.18.0.0/15. */
-  async addr(ns: string, ifname: string, cidr: string): Promise<void> {
+  /**
+   * `ip addr add <cidr> dev <ifname> [nodad]`; refuses any address outside 198.18.0.0/15 and
+   * 2001:db8::/32. nodad (IPv6 only): usable at once, without duplicate address detection.
+   */
+  async addr(ns: string, ifname: string, cidr: string, o: { nodad?: boolean } = {}): Promise<void> {
     this.assertOurs(ns);
-    await run('ip', ['-n', ns, 'addr', 'add', validateLabAddress(cidr), 'dev', ifname]);
+    await run('ip', ['-n', ns, 'addr', 'add', validateLabAddress(cidr), 'dev', ifname, ...(o.nodad === true ? ['nodad'] : [])]);
   }
 
   /** `ip -n <ns> <args>`, which must succeed; returns stdout. */

@@ -1,7 +1,9 @@
 // The lab's only guard against touching the real machine: every address it configures comes
-// from the benchmarking range 198.18.0.0/15 (RFC 2544), and every namespace it creates carries
+// from the benchmarking range 198.18.0.0/15 (RFC 2544), or for IPv6 from the documentation
+// prefix 2001:db8::/32 (RFC 3849), and every namespace it creates carries
 // the `carpd-lab-` prefix that scripts/lab-clean.sh removes. These checks are pure so they run
 // before any command does.
+import { isIPv6 } from 'node:net';
 
 /** Prefix of every namespace the lab creates; scripts/lab-clean.sh deletes exactly these. */
 export const NAMESPACE_PREFIX = 'carpd-lab-';
@@ -27,6 +29,21 @@ export function validateSubnet(subnet: string): string {
     );
   }
   return subnet;
+}
+
+/**
+ * Accepts the /64 a dual-stack lab uses, written as its leading groups without '::'
+ * ('2001:db8', '2001:db8:cafe', '2001:db8:cafe:1'), and refuses anything outside 2001:db8::/32.
+ * Member i then gets `${prefix}::${i}`, the client `${prefix}::100`.
+ */
+export function validateSubnet6(prefix: string): string {
+  if (!/^2001:0?db8(:[0-9a-f]{1,4}){0,2}$/i.test(prefix)) {
+    throw new Error(
+      `lab option "subnet6" must be the leading groups of a /64 inside 2001:db8::/32 ` +
+        `('2001:db8' to '2001:db8:ffff:ffff'), received ${JSON.stringify(prefix)}`,
+    );
+  }
+  return prefix.toLowerCase();
 }
 
 export function validateHostCount(hosts: number): number {
@@ -64,6 +81,14 @@ export function labMac(lastOctet: number): string {
  * 198.18.0.0/15, with a prefix no wider than the range, nothing else.
  */
 export function validateLabAddress(cidr: string): string {
+  if (cidr.includes(':')) {
+    // IPv6: the documentation prefix only, with a prefix length that stays inside it.
+    const [address = '', len = ''] = cidr.split('/');
+    if (!isIPv6(address) || !/^2001:0{0,2}db8:/i.test(address) || !/^\d{2,3}$/.test(len) || Number(len) < 32 || Number(len) > 128) {
+      throw new Error(`lab address must be an IPv6 address/len inside 2001:db8::/32, received ${JSON.stringify(cidr)}`);
+    }
+    return cidr;
+  }
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
   const [a, b, c, d, len] = match ? match.slice(1).map(Number) : [];
   if (a !== 198 || (b !== 18 && b !== 19) || c === undefined || c > 255 || d === undefined || d > 255 || len === undefined || len < 15 || len > 32) {
