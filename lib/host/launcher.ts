@@ -74,17 +74,26 @@ export class Launcher {
     this.child = spawn('/bin/sh', ['-c', SCRIPT, 'carpd-launcher', this.dir], {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { ...process.env, LC_ALL: 'C' },
+      // Its own session: a signal to carpd's process group (Ctrl-C, timeout(1), systemd's
+      // SIGTERM) is carpd's to handle, and carpd still needs its commands while it stops.
+      detached: true,
     });
-    // Never what keeps carpd running: a daemon that exits (or fails to start) just goes, and
-    // the shell follows when its input closes.
+    // Only a command waiting for its result keeps carpd running (ref() below): an idle launcher
+    // never does, so a daemon that exits (or fails to start) just goes, and the shell follows
+    // when its input closes.
     this.child.unref();
     (this.child.stdin as Writable & { unref?: () => void }).unref?.();
-    (this.child.stdout as Readable & { unref?: () => void }).unref?.();
+    this.output.unref?.();
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.onData(chunk));
     this.child.on('exit', () => this.gone('the launcher shell exited'));
     this.child.on('error', (error) => this.gone(`the launcher shell failed: ${error.message}`));
     this.child.stdin.on('error', () => this.gone('the launcher shell closed its input'));
+  }
+
+  /** The shell's stdout, a pipe socket: ref'd exactly while a command waits for its result. */
+  private get output(): Readable & { ref?: () => void; unref?: () => void } {
+    return this.child.stdout as Readable & { ref?: () => void; unref?: () => void };
   }
 
   get usable(): boolean {
@@ -123,6 +132,7 @@ export class Launcher {
       };
       const onAbort = (): void => kill('cancel');
       this.pending.set(id, entry);
+      if (this.pending.size === 1) this.output.ref?.();
       entry.timers.push(setTimeout(() => kill('timeout'), o.timeoutMs).unref());
       if (o.cancelSignal?.aborted === true) kill('cancel');
       o.cancelSignal?.addEventListener('abort', onAbort, { once: true });
@@ -167,6 +177,7 @@ export class Launcher {
         if (entry.killedBy !== undefined) this.signal(entry, 'SIGTERM');
       } else if (verb === 'D') {
         this.pending.delete(Number(idText));
+        if (this.pending.size === 0) this.output.unref?.();
         const base = join(this.dir, idText!);
         const read = (ext: string): string => {
           try {
