@@ -12,8 +12,8 @@
 // exit or a signal by the lab's own handlers, which kill every process in its namespaces,
 // keepalived's children included).
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { versions } from './bench/daemons.js';
 import { displayCommand, removeStaleRunDirs, runChecksRound, AFTER_CHECK_MS, HTTP_INTERVAL_MS, HTTP_TIMEOUT_MS, type ChecksRoundResult, type Tools } from './bench/checks.js';
@@ -35,21 +35,12 @@ import {
 import { checksMarkdown, checksRoundLine, checksRows, formatChecksTable } from './bench/checks-report.js';
 import { findExecutable, keepalivedVersion } from './bench/keepalived.js';
 import { ms } from './bench/report.js';
-import { shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, runBench, shellQuote, startBench, stdoutUntilClosed, writeJsonReport } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-// The reader went away (`| head`, a closed terminal): stop after the round under way instead of
-// dying on EPIPE. An exit while `ip netns add` is still running would leave that namespace
-// behind, because the lab only learns of a namespace once the command has returned.
-let outputClosed = false;
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  outputClosed = true;
-});
-const say = (text = '') => {
-  if (!outputClosed) process.stdout.write(`${text}\n`);
-};
+// Once the reader has gone away (`| head`), stop after the round under way (see stdoutUntilClosed).
+const { say, closed: outputClosed } = stdoutUntilClosed();
 
 interface Preflight {
   tools?: Tools;
@@ -101,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     keepalived: tools.keepalived ? keepalivedVersion(tools.keepalived) : 'not installed',
     node: process.version,
     kernel: release(),
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    cpu: cpuText(),
   };
   say(`carpd ${environment.carpd}; keepalived ${environment.keepalived}; node ${environment.node}; Linux ${environment.kernel}; ${environment.cpu}`);
   // A rough guide from the lab's timings (lab, services, start, ~5 s to settle, the failover,
@@ -134,9 +125,9 @@ async function main(argv: string[]): Promise<number> {
   const errors: RoundError[] = [];
   let seq = 0;
   say('');
-  for (let round = 1; round <= o.rounds && !outputClosed; round++) {
+  for (let round = 1; round <= o.rounds && !outputClosed(); round++) {
     for (const id of roundOrder(o.variants, round)) {
-      if (outputClosed) break;
+      if (outputClosed()) break;
       try {
         const r = await runChecksRound(VARIANTS[id], tools, round, ++seq);
         rounds.push(r);
@@ -182,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
   say(checksMarkdown(o.variants, rows));
   if (errors.length > 0) say(`\n${errors.length} round(s) failed with an error; see above${o.json ? ' and the JSON' : ''}.`);
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  say(finishedLine(startedAt, finishedAt));
 
   if (o.json) {
     const data = {
@@ -199,18 +190,9 @@ async function main(argv: string[]): Promise<number> {
       summary: rows,
       notes,
     };
-    writeFileSync(o.json, `${JSON.stringify(data, null, 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, data, say);
   }
   return errors.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench-checks failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench-checks', () => main(process.argv.slice(2)));

@@ -3,10 +3,10 @@
 // addresses from 198.18.0.0/15 only; see scripts/bench/flood.ts). Reports each one's CPU, RSS
 // and log lines over the flood, and the ratios. It ends by itself: every wait has a deadline and
 // the lab is destroyed in `finally` (and on exit or a signal by the lab's own handlers).
-import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, runBench, shellQuote, startBench, writeJsonReport } from './bench/cli.js';
 import { CLK_TCK, findUcarp, UcarpScripts, versions } from './bench/daemons.js';
 import { runFloodBench } from './bench/flood.js';
 import { FLOOD_USAGE, floodRows, formatTable, parseFloodOptions } from './bench/flood-report.js';
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const startedAt = new Date();
   const v = versions();
-  const environment = { carpd: v.carpd, ucarp: v.ucarp, node: process.version, kernel: release(), cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`, clkTck: CLK_TCK };
+  const environment = { carpd: v.carpd, ucarp: v.ucarp, node: process.version, kernel: release(), cpu: cpuText(), clkTck: CLK_TCK };
   say(`carpd ${environment.carpd}; ucarp ${environment.ucarp}; node ${environment.node}; Linux ${environment.kernel}; ${environment.cpu}`);
   say(`flood ${o.rate} frames/s for ${o.seconds} s; started ${startedAt.toISOString()}`);
   const scripts = new UcarpScripts();
@@ -61,20 +61,11 @@ async function main(argv: string[]): Promise<number> {
   notes.forEach((n, k) => say(`[${k + 1}] ${n}`));
   for (const p of result.problems) say(`problem: ${p}`);
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  say(finishedLine(startedAt, finishedAt));
   if (o.json) {
-    writeFileSync(o.json, `${JSON.stringify({ commandLine, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), environment, options: o, result, notes }, null, 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, { commandLine, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), environment, options: o, result, notes }, say);
   }
   return result.problems.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench-flood failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench-flood', () => main(process.argv.slice(2)));

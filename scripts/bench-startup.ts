@@ -13,10 +13,10 @@
 // Needs root for 2 and 3 (network namespaces, addresses from 198.18.0.0/15 only); every lab is
 // destroyed in `finally` and by the lab's own exit handlers.
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { integerOption, parseBenchArgs, shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, integerOption, parseBenchArgs, runBench, shellQuote, startBench, writeJsonReport } from './bench/cli.js';
 import { findUcarp, versions } from './bench/daemons.js';
 import { findExecutable } from './bench/keepalived.js';
 import { ms } from './bench/report.js';
@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
   const ucarp = o.ucarp ?? findUcarp();
   const keepalived = findExecutable('keepalived');
   say(`carpd ${v.carpd}; ucarp ${ucarp ? v.ucarp : 'not found'}; keepalived ${keepalived ?? 'not found'}; node ${process.version}; ` +
-    `Linux ${release()}; ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`);
+    `Linux ${release()}; ${cpuText()}`);
   const missing = [...(ucarp ? [] : ['ucarp']), ...(keepalived ? [] : ['keepalived'])];
   if (missing.length > 0) say(`(not found, left out: ${missing.join(', ')})`);
 
@@ -223,22 +223,13 @@ async function main(argv: string[]): Promise<number> {
   notes.forEach((n, k) => say(`[${k + 1}] ${n}`));
   const problems = [...starts, ...idles].filter((r) => r.problems.length > 0).length;
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s` +
+  say(finishedLine(startedAt, finishedAt) +
     (problems > 0 ? `; ${problems} measurement(s) had problems (see above)` : ''));
   if (o.json) {
     const data = { commandLine: process.argv.map(shellQuote).join(' '), startedAt, finishedAt, versions: v, options: o, cli: Object.fromEntries(cli), cliSummary, starts, idles, notes };
-    writeFileSync(o.json, `${JSON.stringify(data, null, 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, data, say);
   }
   return problems > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench-startup failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench-startup', () => main(process.argv.slice(2)));

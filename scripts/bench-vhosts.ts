@@ -8,8 +8,8 @@
 // until all N VIPs are there. The table gives carpd/ucarp ratios and the targets of issue 7.
 // It ends by itself: every wait has a deadline and every lab is destroyed in `finally` (and on
 // exit or a signal by the lab's own handlers).
-import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CLK_TCK, findUcarp, UcarpScripts, versions, type Daemon } from './bench/daemons.js';
 import { runMulti, type MultiRunResult } from './bench/multi.js';
@@ -17,7 +17,7 @@ import { parseVhostsOptions, VHOSTS_USAGE, type VhostsBenchOptions } from './ben
 import { BACKUP_TIMING, failoverTargetMs, MASTER_TIMING, nominalIntervalMs, VHOST_VIP_OFFSET } from './bench/multi-plan.js';
 import { formatVhostsTable, markdownTable, runLine, vhostsRows } from './bench/multi-report.js';
 import { ms } from './bench/report.js';
-import { shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, runBench, shellQuote, startBench, writeJsonReport } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const say = (text = '') => process.stdout.write(`${text}\n`);
@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     ucarp: v.ucarp,
     node: process.version,
     kernel: release(),
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    cpu: cpuText(),
     clkTck: CLK_TCK,
   };
   say(`carpd ${environment.carpd}; ucarp ${environment.ucarp}; node ${environment.node}; Linux ${environment.kernel}; ${environment.cpu}`);
@@ -118,22 +118,13 @@ async function main(argv: string[]): Promise<number> {
   const failed = results.filter((r) => r.error !== undefined);
   if (failed.length > 0) say(`\n${failed.length} run(s) could not be measured: ${failed.map((r) => `${r.daemon} N=${r.vhosts}`).join(', ')}; see above${o.json ? ' and the JSON' : ''}.`);
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  say(finishedLine(startedAt, finishedAt));
 
   if (o.json) {
     const data = { commandLine, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), environment, options: o, results, summary: rows, notes };
-    writeFileSync(o.json, `${JSON.stringify(data, null, 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, data, say);
   }
   return failed.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench-vhosts failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench-vhosts', () => main(process.argv.slice(2)));

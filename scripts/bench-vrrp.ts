@@ -10,12 +10,12 @@
 // round, then medians and maxima per row, the carpd/keepalived ratio and the target of issue 9:
 // carpd at most keepalived's figure in every row. It ends by itself: every wait has a deadline,
 // and the lab is destroyed in `finally` (and on exit or a signal by the lab's own handlers).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from './lab/lab.js';
-import { shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, runBench, shellQuote, startBench, stdoutUntilClosed, writeJsonReport } from './bench/cli.js';
 import { versions } from './bench/daemons.js';
 import { findExecutable, keepalivedVersion } from './bench/keepalived.js';
 import { ms } from './bench/report.js';
@@ -26,16 +26,8 @@ import { runVrrpRound, type VrrpRoundResult, type VrrpTools } from './bench/vrrp
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-// The reader went away (`| head`): stop after the round under way instead of dying on EPIPE
-// halfway through `ip netns add`, which would leave that namespace behind.
-let outputClosed = false;
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  outputClosed = true;
-});
-const say = (text = '') => {
-  if (!outputClosed) process.stdout.write(`${text}\n`);
-};
+// Once the reader has gone away (`| head`), stop after the round under way (see stdoutUntilClosed).
+const { say, closed: outputClosed } = stdoutUntilClosed();
 
 function preflight(): { tools?: VrrpTools; problem?: string } {
   if (process.getuid?.() !== 0) return { problem: 'the benchmark needs root (it creates network namespaces): sudo npm run bench:vrrp' };
@@ -70,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     keepalived: keepalivedVersion(tools.keepalived),
     node: process.version,
     kernel: release(),
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    cpu: cpuText(),
     loadAverageAtStart: loadavg().map((l) => Number(l.toFixed(2))),
   };
   say(`carpd ${environment.carpd}; keepalived ${environment.keepalived}; node ${environment.node}; Linux ${environment.kernel}; ` +
@@ -105,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     let lastRow: RowId | undefined;
     for (const planned of plan) {
-      if (outputClosed) break;
+      if (outputClosed()) break;
       const row = ROWS[planned.row];
       if (planned.row !== lastRow) {
         say(`\n${row.title}: ${row.fault === 'link-cut' ? "host 1's link cut at the bridge" : 'SIGTERM to host 1'}, ` +
@@ -153,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
   notes.forEach((n, k) => say(`[${k + 1}] ${n}`));
   if (errors.length > 0) say(`\n${errors.length} round(s) failed with an error; see above${o.json ? ' and the JSON' : ''}.`);
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  say(finishedLine(startedAt, finishedAt));
 
   if (o.json) {
     const data = {
@@ -172,18 +164,9 @@ async function main(argv: string[]): Promise<number> {
       verdict: targetVerdict(rows),
       notes,
     };
-    writeFileSync(o.json, `${JSON.stringify(data, null, 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, data, say);
   }
   return errors.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench-vrrp failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench-vrrp', () => main(process.argv.slice(2)));

@@ -13,8 +13,8 @@
 // has a deadline, and the lab is destroyed in `finally` (and on exit or a signal by the lab's own
 // handlers).
 import { BOW_OUT_WAIT_MS_PER_SKEW, bowOutDelayMs } from '../lib/state/election.js';
-import { existsSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { existsSync } from 'node:fs';
+import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Lab } from './lab/lab.js';
 import { CLK_TCK, DAEMONS, displayCommand, findUcarp, UcarpScripts, versions, type Daemon } from './bench/daemons.js';
@@ -23,7 +23,7 @@ import { measureFootprint, SETTLE_MS, type FootprintResult } from './bench/footp
 import { parseBenchOptions, USAGE, type BenchOptions } from './bench/options.js';
 import { footprintLine, formatTable, ms, roundLine, summaryRows } from './bench/report.js';
 import { summarise } from './bench/stats.js';
-import { shellQuote, startBench } from './bench/cli.js';
+import { cpuText, finishedLine, runBench, shellQuote, startBench, writeJsonReport } from './bench/cli.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const say = (text = '') => process.stdout.write(`${text}\n`);
@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
     ucarp: v.ucarp,
     node: process.version,
     kernel: release(),
-    cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
+    cpu: cpuText(),
     clkTck: CLK_TCK,
   };
   say(`carpd ${environment.carpd}; ucarp ${environment.ucarp}; node ${environment.node}; Linux ${environment.kernel}; ${environment.cpu}`);
@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
   notes.forEach((n, k) => say(`[${k + 1}] ${n}`));
   if (errors.length > 0) say(`\n${errors.length} round(s) failed with an error; see above${o.json ? ' and the JSON' : ''}.`);
   const finishedAt = new Date();
-  say(`\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`);
+  say(finishedLine(startedAt, finishedAt));
 
   if (o.json) {
     const data = {
@@ -180,18 +180,9 @@ async function main(argv: string[]): Promise<number> {
       summary: rows,
       notes,
     };
-    writeFileSync(o.json, `${JSON.stringify(data, (_k, val: unknown) => (typeof val === 'bigint' ? val.toString() : val), 2)}\n`);
-    say(`raw figures written to ${o.json}`);
+    writeJsonReport(o.json, data, say);
   }
   return errors.length > 0 ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runBench('bench', () => main(process.argv.slice(2)));

@@ -30,58 +30,17 @@ readonly ADDR_PEER="198.18.0.2"
 readonly PACKETS_PER_CAPTURE=3
 
 WORK_DIR="$(mktemp -d -t carpd-golden.XXXXXX)"
-STARTED_PIDS=()
+readonly CAPTURE_NAME=capture-golden
+# shellcheck source=lib/capture-lab.sh
+source "${REPO_ROOT}/scripts/lib/capture-lab.sh"
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  # Kill the processes we started, by their ids, then anything still living in our
-  # own namespaces (ip netns pids lists only processes inside that namespace).
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  local ns
-  for ns in "$NS_UCARP" "$NS_PEER"; do
-    if ip netns list | grep -qw -- "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do
-        kill "$pid" 2>/dev/null || true
-      done
-    fi
-  done
-  sleep 0.3
-  for ns in "$NS_UCARP" "$NS_PEER"; do
-    if ip netns list | grep -qw -- "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do
-        kill -9 "$pid" 2>/dev/null || true
-      done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-  done
-  rm -rf -- "$WORK_DIR"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() { echo "capture-golden: $*" >&2; exit 1; }
-
-for tool in ucarp tcpdump ip node timeout; do
-  command -v "$tool" >/dev/null || die "missing tool: $tool (apt-get install -y ucarp tcpdump iproute2)"
-done
-[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"
+lab_preflight "apt-get install -y ucarp tcpdump iproute2" ucarp tcpdump ip node timeout
 
 setup_lab() {
-  ip netns add "$NS_UCARP"
-  ip netns add "$NS_PEER"
-  ip -n "$NS_UCARP" link add "$IF_UCARP" type veth peer name "$IF_PEER" netns "$NS_PEER"
+  lab_add_veth_pair "$NS_UCARP" "$IF_UCARP" "$NS_PEER" "$IF_PEER"
   ip -n "$NS_UCARP" addr add "${ADDR_UCARP}/24" dev "$IF_UCARP"
   ip -n "$NS_PEER" addr add "${ADDR_PEER}/24" dev "$IF_PEER"
-  ip -n "$NS_UCARP" link set lo up
-  ip -n "$NS_PEER" link set lo up
-  ip -n "$NS_UCARP" link set "$IF_UCARP" up
-  ip -n "$NS_PEER" link set "$IF_PEER" up
+  lab_links_up "$NS_UCARP" "$IF_UCARP" "$NS_PEER" "$IF_PEER"
 }
 
 # sender_json SRCIP PASSWORD VHID VIP ADVBASE ADVSKEW NOMCAST UCARP_ARG...
@@ -105,23 +64,14 @@ ucarp_args_for() {
   if [[ $nomcast == 1 ]]; then UCARP_ARGS+=(-M); fi
 }
 
-# start_tcpdump NAME [COUNT] -> sets TCPDUMP_PID; waits until tcpdump is listening so the
-# first advert is not missed. Captures on the peer end of the veth pair.
+# start_tcpdump NAME [COUNT] -> sets TCPDUMP_PID, once tcpdump listens on the peer end of the
+# veth pair.
 start_tcpdump() {
   local name=$1 count=${2:-}
   local count_args=()
   if [[ -n $count ]]; then count_args=(-c "$count"); fi
-  ip netns exec "$NS_PEER" timeout 60 \
-    tcpdump -i "$IF_PEER" -n -U -s 0 "${count_args[@]}" -w "${WORK_DIR}/${name}.pcap" 'ip proto 112' \
-    2>"${WORK_DIR}/${name}.tcpdump.log" &
-  TCPDUMP_PID=$!
-  STARTED_PIDS+=("$TCPDUMP_PID")
-  local i
-  for i in $(seq 50); do
-    grep -q 'listening on' "${WORK_DIR}/${name}.tcpdump.log" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  die "${name}: tcpdump did not start"
+  lab_start_tcpdump "$NS_PEER" "$IF_PEER" "${WORK_DIR}/${name}.pcap" "${WORK_DIR}/${name}.tcpdump.log" \
+    'ip proto 112' "${count_args[@]}" || die "${name}: tcpdump did not start"
 }
 
 # captured_frames NAME: how many frames the pcap holds so far (all frames are 70 bytes:
@@ -147,31 +97,19 @@ write_fixtures() {
   shift 2
   local ucarp_version
   ucarp_version="$(dpkg-query -W -f '${Version}' ucarp 2>/dev/null || echo unknown)"
-  PCAP="${WORK_DIR}/${name}.pcap" FIXTURE_DIR="$OUT_DIR" NAME="$name" DESCRIPTION="$description" \
-  UCARP_VERSION="$ucarp_version" SENDERS="$(printf '%s\n' "$@")" \
+  PCAP="${WORK_DIR}/${name}.pcap" PCAP_LIB="${REPO_ROOT}/scripts/lib/pcap.mjs" FIXTURE_DIR="$OUT_DIR" \
+  NAME="$name" DESCRIPTION="$description" UCARP_VERSION="$ucarp_version" SENDERS="$(printf '%s\n' "$@")" \
     node --input-type=module - <<'NODE'
 // Split a classic pcap file (LINKTYPE_ETHERNET) into one JSON fixture per frame; the
 // ucarp settings of each frame are looked up by its IPv4 source address.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 const e = process.env;
+const { ethernetFrames } = await import(e.PCAP_LIB);
 const senders = new Map(
   e.SENDERS.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l)).map((s) => [s.srcip, s]),
 );
-const file = readFileSync(e.PCAP);
-const magicLE = file.readUInt32LE(0);
-const le = magicLE === 0xa1b2c3d4 || magicLE === 0xa1b23c4d;
-const magicBE = file.readUInt32BE(0);
-if (!le && magicBE !== 0xa1b2c3d4 && magicBE !== 0xa1b23c4d) {
-  throw new Error(`not a pcap file: magic ${magicLE.toString(16)}`);
-}
-const u32 = (off) => (le ? file.readUInt32LE(off) : file.readUInt32BE(off));
-if (u32(20) !== 1) throw new Error(`unexpected link type ${u32(20)}`);
-let off = 24;
 let index = 0;
-while (off + 16 <= file.length) {
-  const capLen = u32(off + 8);
-  const frame = file.subarray(off + 16, off + 16 + capLen);
-  off += 16 + capLen;
+for (const frame of ethernetFrames(e.PCAP)) {
   index += 1;
   // Ethernet II header is 14 bytes; ucarp writes no VLAN tag.
   const ip = frame.subarray(14);

@@ -34,50 +34,16 @@ readonly MAC_KA="02:00:00:00:00:01"
 readonly MAC_PEER="02:00:00:00:00:02"
 
 WORK_DIR="$(mktemp -d -t carpd-vgolden.XXXXXX)"
-STARTED_PIDS=()
+readonly CAPTURE_NAME=capture-vrrp-golden
+# Teardown waits half a second between SIGTERM and SIGKILL (capture-golden.sh: 0.3 s).
+readonly LAB_GRACE=0.5
+# shellcheck source=lib/capture-lab.sh
+source "${REPO_ROOT}/scripts/lib/capture-lab.sh"
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  local ns
-  for ns in "$NS_KA" "$NS_PEER"; do
-    if ip netns list | grep -qw -- "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do
-        kill "$pid" 2>/dev/null || true
-      done
-    fi
-  done
-  sleep 0.5
-  for ns in "$NS_KA" "$NS_PEER"; do
-    if ip netns list | grep -qw -- "$ns"; then
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do
-        kill -9 "$pid" 2>/dev/null || true
-      done
-      ip netns del "$ns" 2>/dev/null || true
-    fi
-  done
-  rm -rf -- "$WORK_DIR"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-die() { echo "capture-vrrp-golden: $*" >&2; exit 1; }
-
-for tool in keepalived tcpdump ip node timeout; do
-  command -v "$tool" >/dev/null || die "missing tool: $tool (apt-get install -y keepalived tcpdump iproute2)"
-done
-[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces)"
+lab_preflight "apt-get install -y keepalived tcpdump iproute2" keepalived tcpdump ip node timeout
 
 setup_lab() {
-  ip netns add "$NS_KA"
-  ip netns add "$NS_PEER"
-  ip -n "$NS_KA" link add "$IF_KA" type veth peer name "$IF_PEER" netns "$NS_PEER"
+  lab_add_veth_pair "$NS_KA" "$IF_KA" "$NS_PEER" "$IF_PEER"
   ip -n "$NS_KA" link set "$IF_KA" address "$MAC_KA"
   ip -n "$NS_PEER" link set "$IF_PEER" address "$MAC_PEER"
   # No DAD: the link-local address keepalived sends IPv6 adverts from must not be tentative.
@@ -87,10 +53,7 @@ setup_lab() {
   ip -n "$NS_PEER" addr add "${ADDR_PEER}/24" dev "$IF_PEER"
   ip -n "$NS_KA" addr add 2001:db8::1/64 dev "$IF_KA" nodad
   ip -n "$NS_PEER" addr add 2001:db8::2/64 dev "$IF_PEER" nodad
-  ip -n "$NS_KA" link set lo up
-  ip -n "$NS_PEER" link set lo up
-  ip -n "$NS_KA" link set "$IF_KA" up
-  ip -n "$NS_PEER" link set "$IF_PEER" up
+  lab_links_up "$NS_KA" "$IF_KA" "$NS_PEER" "$IF_PEER"
 }
 
 # keepalived_conf CASE_JSON: prints the keepalived.conf the case's fields describe.
@@ -139,16 +102,9 @@ capture() {
   keepalived_conf "$case_json" >"$conf"
   echo "capture-vrrp-golden: ${name}" >&2
 
-  ip netns exec "$NS_PEER" timeout 60 \
-    tcpdump -i "$IF_PEER" -n -U -s 0 -w "$pcap" 'ip proto 112 or ip proto 51 or ip6 proto 112' \
-    2>"${WORK_DIR}/${name}.tcpdump.log" &
-  local tcpdump_pid=$!
-  STARTED_PIDS+=("$tcpdump_pid")
-  local i
-  for i in $(seq 50); do
-    grep -q 'listening on' "${WORK_DIR}/${name}.tcpdump.log" 2>/dev/null && break
-    sleep 0.1
-  done
+  # Not fatal here, as it never was: wait_for_frames below fails if too few frames arrive.
+  lab_start_tcpdump "$NS_PEER" "$IF_PEER" "$pcap" "${WORK_DIR}/${name}.tcpdump.log" \
+    'ip proto 112 or ip proto 51 or ip6 proto 112' || true
 
   ip netns exec "$NS_KA" keepalived -n -l -D -P -G -f "$conf" \
     -p "${WORK_DIR}/${name}.pid" -r "${WORK_DIR}/${name}.vrrp.pid" >"${WORK_DIR}/${name}.log" 2>&1 &
@@ -164,8 +120,8 @@ capture() {
     wait_for_frames "$pcap" $(( before_stop + 1 )) 5 "$name"
   fi
   sleep 0.3
-  kill -INT "$tcpdump_pid" 2>/dev/null || true
-  wait "$tcpdump_pid" 2>/dev/null || true
+  kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+  wait "$TCPDUMP_PID" 2>/dev/null || true
 
   write_fixtures "$case_json" "$pcap" "$conf" "$before_stop" "$stop"
 }
@@ -175,19 +131,12 @@ capture() {
 write_fixtures() {
   local keepalived_version
   keepalived_version="$(dpkg-query -W -f '${Version}' keepalived 2>/dev/null || echo unknown)"
-  CASE="$1" PCAP="$2" CONF="$3" BEFORE_STOP="$4" KEEP_STOP="$5" FIXTURE_DIR="$OUT_DIR" \
-  KA_VERSION="$keepalived_version" node --input-type=module - <<'NODE'
+  CASE="$1" PCAP="$2" PCAP_LIB="${REPO_ROOT}/scripts/lib/pcap.mjs" CONF="$3" BEFORE_STOP="$4" \
+  KEEP_STOP="$5" FIXTURE_DIR="$OUT_DIR" KA_VERSION="$keepalived_version" node --input-type=module - <<'NODE'
 import { readFileSync, writeFileSync } from 'node:fs';
 const e = process.env;
 const c = JSON.parse(e.CASE);
-const file = readFileSync(e.PCAP);
-const magic = file.readUInt32LE(0);
-const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-if (!le && file.readUInt32BE(0) !== 0xa1b2c3d4 && file.readUInt32BE(0) !== 0xa1b23c4d) {
-  throw new Error(`not a pcap file: magic ${magic.toString(16)}`);
-}
-const u32 = (off) => (le ? file.readUInt32LE(off) : file.readUInt32BE(off));
-if (u32(20) !== 1) throw new Error(`unexpected link type ${u32(20)}`);
+const { ethernetFrames } = await import(e.PCAP_LIB);
 
 // One's-complement sum of 16-bit words (RFC 1071), returned folded, not inverted.
 const sum16 = (buf, acc = 0) => {
@@ -215,13 +164,9 @@ const ipv6Text = (b) => {
 
 const conf = readFileSync(e.CONF, 'utf8');
 const beforeStop = Number(e.BEFORE_STOP);
-let off = 24;
 let index = 0;
 let written = 0;
-while (off + 16 <= file.length) {
-  const capLen = u32(off + 8);
-  const frame = file.subarray(off + 16, off + 16 + capLen);
-  off += 16 + capLen;
+for (const frame of ethernetFrames(e.PCAP)) {
   index += 1;
   const etherType = frame.readUInt16BE(12);
   const ip = frame.subarray(14);

@@ -607,6 +607,23 @@ class Translator {
     this.ignoredComments.push(`# ${statement.origin}: ${keyword} - ignored: ${disposition.why}`);
   }
 
+  /**
+   * A whole number that must be at least 1: keepalived ignores one it cannot read (so `ignored`
+   * says what holds instead, if anything) and raises a 0 to 1, each with a warning naming `what`.
+   */
+  private atLeastOne(at: string, what: string, value: string | undefined, max: number, ignored = ''): number | undefined {
+    const parsed = unsignedValue(value, 0, max);
+    if (parsed === undefined) {
+      this.warn(at, `${what} ${JSON.stringify(value ?? '')} is invalid: keepalived ignores it${ignored}`);
+      return undefined;
+    }
+    if (parsed === 0) {
+      this.warn(at, `${what} must be greater than 0: 1, as keepalived sets it`);
+      return 1;
+    }
+    return parsed;
+  }
+
   read(tree: readonly Statement[]): void {
     // Scripts first: keepalived finds a track_script's script after the whole file is read.
     for (const statement of tree) {
@@ -653,16 +670,8 @@ class Translator {
           break;
         }
         case 'vrrp_garp_master_repeat': {
-          let repeat = unsignedValue(value, 0, 0xffffffff);
-          if (repeat === undefined) {
-            this.warn(at, `vrrp_garp_master_repeat ${JSON.stringify(value ?? '')} is invalid: keepalived ignores it`);
-            break;
-          }
-          if (repeat === 0) {
-            this.warn(at, 'vrrp_garp_master_repeat must be greater than 0: 1, as keepalived sets it');
-            repeat = 1;
-          }
-          this.globals.garpRepeat = { value: repeat, origin: at };
+          const repeat = this.atLeastOne(at, 'vrrp_garp_master_repeat', value, 0xffffffff);
+          if (repeat !== undefined) this.globals.garpRepeat = { value: repeat, origin: at };
           break;
         }
         case 'script_user':
@@ -748,29 +757,13 @@ class Translator {
           break;
         }
         case 'interval': {
-          let interval = unsignedValue(value, 0, 4294);
-          if (interval === undefined) {
-            this.warn(at, `vrrp_script ${name}: interval ${JSON.stringify(value ?? '')} is invalid: keepalived ignores it (1 s)`);
-            break;
-          }
-          if (interval === 0) {
-            this.warn(at, `vrrp_script ${name}: interval must be greater than 0: 1, as keepalived sets it`);
-            interval = 1;
-          }
-          script.intervalSeconds = { value: interval, origin: at };
+          const interval = this.atLeastOne(at, `vrrp_script ${name}: interval`, value, 4294, ' (1 s)');
+          if (interval !== undefined) script.intervalSeconds = { value: interval, origin: at };
           break;
         }
         case 'timeout': {
-          let timeout = unsignedValue(value, 0, 4294);
-          if (timeout === undefined) {
-            this.warn(at, `vrrp_script ${name}: timeout ${JSON.stringify(value ?? '')} is invalid: keepalived ignores it`);
-            break;
-          }
-          if (timeout === 0) {
-            this.warn(at, `vrrp_script ${name}: timeout must be greater than 0: 1, as keepalived sets it`);
-            timeout = 1;
-          }
-          script.timeoutSeconds = { value: timeout, origin: at };
+          const timeout = this.atLeastOne(at, `vrrp_script ${name}: timeout`, value, 4294);
+          if (timeout !== undefined) script.timeoutSeconds = { value: timeout, origin: at };
           break;
         }
         case 'weight': {
@@ -987,16 +980,8 @@ class Translator {
           break;
         }
         case 'garp_master_repeat': {
-          let repeat = unsignedValue(needValue(), 0, 0xffffffff);
-          if (repeat === undefined) {
-            this.warn(at, `garp_master_repeat ${JSON.stringify(value)} is invalid: keepalived ignores it`);
-            break;
-          }
-          if (repeat === 0) {
-            this.warn(at, 'garp_master_repeat must be greater than 0: 1, as keepalived sets it');
-            repeat = 1;
-          }
-          instance.garpRepeat = { value: repeat, origin: at };
+          const repeat = this.atLeastOne(at, 'garp_master_repeat', needValue(), 0xffffffff);
+          if (repeat !== undefined) instance.garpRepeat = { value: repeat, origin: at };
           break;
         }
         case 'strict_mode': {

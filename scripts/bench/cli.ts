@@ -1,6 +1,9 @@
-// What the three benchmarks' command lines share: option parsing that fails with one line
-// naming the benchmark, the option, its range and the value given (exit 64), --help, and the
-// command line echoed back so a run's output says how it was made.
+// What the benchmarks' command lines share: option parsing that fails with one line naming the
+// benchmark, the option, its range and the value given (exit 64), --help, the command line echoed
+// back so a run's output says how it was made, and the common frame of a run: its output, the
+// machine it ran on, its closing line, its JSON file and its exit status.
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}
@@ -80,4 +83,59 @@ export function startBench<O extends { readonly help: boolean }>(
   }
   say(`$ ${process.argv.map(shellQuote).join(' ')}`);
   return o;
+}
+
+/** One line of output. */
+export type Say = (text?: string) => void;
+
+/**
+ * Output that goes quiet once its reader has gone away (`| head`, a closed terminal) instead of
+ * dying on EPIPE: the benchmark checks `closed()` and stops after the round under way. An exit
+ * while `ip netns add` is still running would leave that namespace behind, because the lab only
+ * learns of a namespace once the command has returned.
+ */
+export function stdoutUntilClosed(): { say: Say; closed: () => boolean } {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closed = true;
+  });
+  return {
+    say: (text = '') => {
+      if (!closed) process.stdout.write(`${text}\n`);
+    },
+    closed: () => closed,
+  };
+}
+
+/** The CPU a run's figures come from: model × count, as every benchmark prints it. */
+export function cpuText(): string {
+  return `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`;
+}
+
+/** The line a run ends with: when it finished, and after how many whole seconds. */
+export function finishedLine(startedAt: Date, finishedAt: Date): string {
+  return `\nfinished ${finishedAt.toISOString()} after ${((finishedAt.getTime() - startedAt.getTime()) / 1000).toFixed(0)} s`;
+}
+
+/**
+ * --json FILE: every raw figure, pretty-printed, and a line saying where it went. A bigint (a
+ * /proc counter read as one) is written as its decimal string, which JSON has no number for.
+ */
+export function writeJsonReport(file: string, data: unknown, say: Say): void {
+  writeFileSync(file, `${JSON.stringify(data, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value), 2)}\n`);
+  say(`raw figures written to ${file}`);
+}
+
+/** Runs a benchmark's main: its result is the exit status; a throw is one line on stderr and 1. */
+export function runBench(prog: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${prog} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -19,6 +19,7 @@ import { CARP_TTL, IPPROTO_CARP } from '../../lib/protocol/constants.js';
 import { internetChecksum } from '../../lib/protocol/checksum.js';
 import { encodeIpv4Header } from '../../lib/protocol/ipv4.js';
 import { validateSubnet } from './safety.js';
+import { positiveOption, runAsTool } from './tool.js';
 
 /** Each kind has one defect, and the drop reason carpd gives it. */
 export const FLOOD_KINDS = {
@@ -161,13 +162,7 @@ export async function flood(o: FloodOptions): Promise<FloodResult> {
   return { sent, errors, seconds, rate: Math.round(sent / seconds), byKind, ...(firstError !== undefined ? { firstError } : {}) };
 }
 
-function positive(name: string, raw: string | undefined, max: number): number {
-  const n = Number(raw);
-  if (raw === undefined || !/^\d+(\.\d+)?$/.test(raw) || n <= 0 || n > max) {
-    throw new Error(`flood: --${name} must be a number above 0 and at most ${max}, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
+const positive = (name: string, raw: string | undefined, max: number): number => positiveOption('flood', name, raw, max);
 
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -202,14 +197,4 @@ async function main(argv: string[]): Promise<number> {
   return result.sent > 0 ? 0 : 1;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 64;
-    },
-  );
-}
+runAsTool(import.meta.url, main);

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { CarpTransport } from '../../lib/net/transport.js';
 import { IPPROTO_CARP } from '../../lib/protocol/constants.js';
 import { decodeIpv4Header } from '../../lib/protocol/ipv4.js';
+import { positiveOption, runAsTool } from './tool.js';
 
 const GROUP = '224.0.0.18';
 
@@ -73,13 +74,7 @@ async function send(srcip: string, file: string, intervalS: number, seconds: num
   return sent;
 }
 
-function positive(name: string, raw: string | undefined): number {
-  const n = Number(raw);
-  if (raw === undefined || !/^\d+(\.\d+)?$/.test(raw) || n <= 0 || n > 600) {
-    throw new Error(`replay: --${name} must be a number of seconds above 0 and at most 600, got ${JSON.stringify(raw)}`);
-  }
-  return n;
-}
+const positive = (name: string, raw: string | undefined): number => positiveOption('replay', name, raw, 600, 'a number of seconds');
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -111,14 +106,4 @@ async function main(argv: string[]): Promise<number> {
   throw new Error(`replay: the first word must be record or send, got ${JSON.stringify(positionals[0])}`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 64;
-    },
-  );
-}
+runAsTool(import.meta.url, main);

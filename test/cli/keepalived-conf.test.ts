@@ -584,6 +584,19 @@ describe('warnings: what keepalived warns about or repairs, repaired the same wa
     expect(only(t)).toMatch(/cannot be -254: -253, as keepalived sets it/);
   });
 
+  it("vrrp_script interval and timeout: one keepalived cannot read is ignored, 0 becomes 1", () => {
+    const t = translate(
+      'vrrp_script a {\n  script /bin/true\n  interval x\n  timeout 0\n}\n' +
+        `vrrp_script b {\n  script /bin/true\n  interval 0\n  timeout -1\n}\n${instance('  track_script {\n    a\n    b\n  }')}`,
+    );
+    expect(relevant(t)).toEqual([
+      expect.stringMatching(/line 3: vrrp_script a: interval "x" is invalid: keepalived ignores it \(1 s\)$/),
+      expect.stringMatching(/line 4: vrrp_script a: timeout must be greater than 0: 1, as keepalived sets it$/),
+      expect.stringMatching(/line 8: vrrp_script b: interval must be greater than 0: 1, as keepalived sets it$/),
+      expect.stringMatching(/line 9: vrrp_script b: timeout "-1" is invalid: keepalived ignores it$/),
+    ]);
+  });
+
   it('garp_master_repeat 0 becomes 1; a second notify_master is ignored', () => {
     const t = translate(instance('  garp_master_repeat 0\n  notify_master /bin/a\n  notify_master /bin/b'));
     expect(value(t, 'vhost VI_1', 'garp-master-repeat')).toBe('1');

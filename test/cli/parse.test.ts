@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { flatConfig, isDeeplyFrozen, type FlatConfig } from '../helpers/flat-config.js';
-import { UsageError } from '../../lib/cli/errors.js';
 import { OPTIONS } from '../../lib/cli/options.js';
 import { parseCommandLine } from '../../lib/cli/parse.js';
 import { fakeSystem, type FakeSystemOptions } from '../helpers/fake-system.js';
+import { configOf as rawConfigOf, usageErrorOf } from '../helpers/parse.js';
 
 /** A complete, valid command line; tests append to it, relying on last-value-wins. */
 const BASE = ['-i', 'eth0', '-s', '10.1.1.1', '-v', '1', '-p', 'love', '-a', '10.1.1.252'];
 
 function configOf(argv: readonly string[], system: FakeSystemOptions = {}): FlatConfig {
   return flatConfig(rawConfigOf(argv, system));
-}
-
-function rawConfigOf(argv: readonly string[], system: FakeSystemOptions = {}) {
-  const outcome = parseCommandLine(argv, fakeSystem(system));
-  if (outcome.kind !== 'run') {
-    throw new Error(`expected a config, got ${outcome.kind}`);
-  }
-  return outcome.config;
-}
-
-function usageErrorOf(argv: readonly string[], system: FakeSystemOptions = {}): UsageError {
-  try {
-    parseCommandLine(argv, fakeSystem(system));
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return error as UsageError;
-  }
-  throw new Error(`expected a UsageError for ${JSON.stringify(argv)}`);
 }
 
 describe('defaults', () => {

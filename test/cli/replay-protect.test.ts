@@ -1,28 +1,14 @@
 // --replay-protect (config key replay-protect): CARP only, off by default.
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../lib/cli/errors.js';
-import { parseCommandLine } from '../../lib/cli/parse.js';
 import type { VhostConfig } from '../../lib/config.js';
-import { fakeSystem, type FakeSystemOptions } from '../helpers/fake-system.js';
+import type { FakeSystemOptions } from '../helpers/fake-system.js';
+import { configOf, usageErrorOf } from '../helpers/parse.js';
 
 const CARP = ['-i', 'eth0', '-s', '10.1.1.1', '-v', '1', '-p', 'love', '-a', '10.1.1.252'];
 const FILE = '/etc/carpd/a.conf';
 
-function vhostsOf(argv: readonly string[], system: FakeSystemOptions = {}): readonly VhostConfig[] {
-  const outcome = parseCommandLine(argv, fakeSystem(system));
-  if (outcome.kind !== 'run') throw new Error(`expected a config, got ${outcome.kind}`);
-  return outcome.config.vhosts;
-}
-
-function errorOf(argv: readonly string[], system: FakeSystemOptions = {}): string {
-  try {
-    parseCommandLine(argv, fakeSystem(system));
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).message;
-  }
-  throw new Error(`expected a UsageError for ${JSON.stringify(argv)}`);
-}
+const vhostsOf = (argv: readonly string[], system: FakeSystemOptions = {}): readonly VhostConfig[] => configOf(argv, system).vhosts;
+const errorOf = (argv: readonly string[], system: FakeSystemOptions = {}): string => usageErrorOf(argv, system).message;
 
 describe('--replay-protect', () => {
   it('is off by default, as ucarp has no such check', () => {

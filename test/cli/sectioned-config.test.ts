@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../lib/config.js';
-import { UsageError } from '../../lib/cli/errors.js';
-import { parseCommandLine } from '../../lib/cli/parse.js';
-import { fakeSystem } from '../helpers/fake-system.js';
+import { configOf as parsedConfig, usageErrorOf } from '../helpers/parse.js';
 
 const FILE = '/etc/carpd/pair.conf';
 
@@ -23,21 +21,8 @@ const PAIR = [
   'preempt',
 ].join('\n');
 
-function configOf(text: string, argv: string[] = []): Config {
-  const outcome = parseCommandLine([`--config=${FILE}`, ...argv], fakeSystem({ files: { [FILE]: text } }));
-  if (outcome.kind !== 'run') throw new Error(`expected a config, got ${outcome.kind}`);
-  return outcome.config;
-}
-
-function errorOf(text: string, argv: string[] = []): string {
-  try {
-    configOf(text, argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).message;
-  }
-  throw new Error('expected a UsageError');
-}
+const configOf = (text: string, argv: string[] = []): Config => parsedConfig([`--config=${FILE}`, ...argv], { files: { [FILE]: text } });
+const errorOf = (text: string, argv: string[] = []): string => usageErrorOf([`--config=${FILE}`, ...argv], { files: { [FILE]: text } }).message;
 
 describe('a sectioned config', () => {
   it('gives each [vhost] the defaults, its own lines over them, and several VIPs', () => {

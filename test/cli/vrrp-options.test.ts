@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, VhostConfig } from '../../lib/config.js';
-import { UsageError } from '../../lib/cli/errors.js';
-import { parseCommandLine } from '../../lib/cli/parse.js';
-import { fakeSystem, type FakeSystemOptions } from '../helpers/fake-system.js';
+import type { FakeSystemOptions } from '../helpers/fake-system.js';
+import { configOf, usageErrorOf } from '../helpers/parse.js';
 
 // The fake host (test/helpers/fake-system.ts): eth0 has 10.1.1.1 and 10.1.1.2, eth1 none.
 
@@ -11,25 +10,8 @@ const VRRP2 = ['-i', 'eth0', '-v', '51', '-a', '10.1.1.252', '--protocol=vrrp2']
 const VRRP3 = ['-i', 'eth0', '-v', '51', '-a', '10.1.1.252', '--protocol=vrrp3'];
 const CARP = ['-i', 'eth0', '-s', '10.1.1.1', '-v', '1', '-p', 'love', '-a', '10.1.1.252'];
 
-function configOf(argv: readonly string[], system: FakeSystemOptions = {}): Config {
-  const outcome = parseCommandLine(argv, fakeSystem(system));
-  if (outcome.kind !== 'run') throw new Error(`expected a config, got ${outcome.kind}`);
-  return outcome.config;
-}
-
-function vhostOf(argv: readonly string[], system: FakeSystemOptions = {}): VhostConfig {
-  return configOf(argv, system).vhosts[0]!;
-}
-
-function errorOf(argv: readonly string[], system: FakeSystemOptions = {}): string {
-  try {
-    parseCommandLine(argv, fakeSystem(system));
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as UsageError).message;
-  }
-  throw new Error(`expected a UsageError for ${JSON.stringify(argv)}`);
-}
+const vhostOf = (argv: readonly string[], system: FakeSystemOptions = {}): VhostConfig => configOf(argv, system).vhosts[0]!;
+const errorOf = (argv: readonly string[], system: FakeSystemOptions = {}): string => usageErrorOf(argv, system).message;
 
 describe('--protocol', () => {
   it('defaults to carp, with ucarp\'s options', () => {

@@ -1,46 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../lib/state/clock.js';
-import { CarpMachine, type Effect, type MachineConfig } from '../../lib/state/machine.js';
+import { type Effect, type MachineConfig } from '../../lib/state/machine.js';
 import { vrrpRules, type VrrpClaim } from '../../lib/state/rules.js';
+import { HIGHER_PEER, LOWER_PEER, newMachine, startAsMaster, types } from '../helpers/machine.js';
 import { Simulation, type SimNode } from '../helpers/sim.js';
 
 // The machine with VRRP's rules (rules.ts vrrpRules): the behaviour keepalived 2.2.7 showed
 // in the lab (/work/wt/vrrp-facts.md), where carpd means to match it.
 
-const SELF = 0xc6120002; // 198.18.0.2
-const LOWER_PEER = { src: '198.18.0.1', srcAddress: 0xc6120001 };
-const HIGHER_PEER = { src: '198.18.0.3', srcAddress: 0xc6120003 };
-
 type VrrpOptions = Partial<Omit<MachineConfig, 'rules'>> & { version?: 2 | 3; priority?: number; intervalCs?: number };
 
 function machine(over: VrrpOptions = {}) {
-  const clock = new ManualClock(1000);
   const { version = 2, priority = 100, intervalCs = 100, ...rest } = over;
-  const m = new CarpMachine(
-    {
-      rules: vrrpRules({ version, priority, intervalCs }),
-      preempt: true,
-      neutral: false,
-      downScriptOnExit: true,
-      srcAddress: SELF,
-      ...rest,
-    },
-    clock,
-  );
-  return { m, clock };
+  return newMachine({ rules: vrrpRules({ version, priority, intervalCs }), preempt: true, ...rest });
 }
 
 /** Started and past its master-down interval: MASTER. */
 function master(over: VrrpOptions = {}) {
-  const t = machine(over);
-  t.m.handle({ type: 'start', linkUp: true });
-  t.clock.set(t.m.deadline('masterDownTimer')!);
-  t.m.handle({ type: 'timer', timer: 'masterDownTimer' });
-  expect(t.m.currentState).toBe('MASTER');
-  return t;
+  return startAsMaster(machine(over));
 }
 
-const types = (effects: Effect[]) => effects.map((e) => (e.type === 'runScript' ? `runScript:${e.script}` : e.type));
 const sent = (effects: Effect[]) => effects.flatMap((e) => (e.type === 'sendAdvert' ? [e.claim] : []));
 const advert = (peer: { src: string; srcAddress: number }, priority: number, intervalCs = 100) =>
   ({ type: 'advert', ...peer, claim: { priority, intervalCs } satisfies VrrpClaim }) as const;

@@ -1,42 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../lib/state/clock.js';
-import { CarpMachine, STEP_DOWN_HOLD_MS, type Effect, type MachineConfig } from '../../lib/state/machine.js';
+import { STEP_DOWN_HOLD_MS, type MachineConfig } from '../../lib/state/machine.js';
 import { carpRules } from '../../lib/state/rules.js';
+import { HIGHER_PEER, LOWER_PEER as PEER, newMachine, startAsMaster, types } from '../helpers/machine.js';
 import { Simulation } from '../helpers/sim.js';
-
-const SELF = 0xc6120002; // 198.18.0.2
-const PEER = { src: '198.18.0.1', srcAddress: 0xc6120001 };
-const HIGHER_PEER = { src: '198.18.0.3', srcAddress: 0xc6120003 };
 
 type CarpOptions = Partial<Omit<MachineConfig, 'rules'>> & { advbase?: number; advskew?: number; deadratio?: number };
 
 function machine(over: CarpOptions = {}) {
-  const clock = new ManualClock(1000);
   const { advbase = 1, advskew = 0, deadratio = 3, ...rest } = over;
-  const m = new CarpMachine(
-    {
-      rules: carpRules({ advbase, advskew, deadratio }),
-      preempt: false,
-      neutral: false,
-      downScriptOnExit: true,
-      srcAddress: SELF,
-      ...rest,
-    },
-    clock,
-  );
-  return { m, clock };
+  return newMachine({ rules: carpRules({ advbase, advskew, deadratio }), preempt: false, ...rest });
 }
-
-const types = (effects: Effect[]) => effects.map((e) => (e.type === 'runScript' ? `runScript:${e.script}` : e.type));
 
 /** Starts a machine and lets its master-down timer expire so it is MASTER. */
 function master(over: CarpOptions = {}) {
-  const t = machine(over);
-  t.m.handle({ type: 'start', linkUp: true });
-  t.clock.set(t.m.deadline('masterDownTimer')!);
-  t.m.handle({ type: 'timer', timer: 'masterDownTimer' });
-  expect(t.m.currentState).toBe('MASTER');
-  return t;
+  return startAsMaster(machine(over));
 }
 
 describe('start', () => {
