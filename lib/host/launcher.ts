@@ -12,8 +12,9 @@
  *   carpd → sh   R <id> <command words, shell-quoted>     stdin from <dir>/<id>.in
  *   sh → carpd   P <id> <pid>                             the command runs as <pid>
  *   sh → carpd   D <id> <exit status>                     stdout/stderr in <dir>/<id>.out/.err
- * The command is exec'd directly (no shell syntax reaches it: every word is quoted). carpd kills
- * it by pid on a timeout or a cancel. When carpd goes, the pipe closes and the shell exits.
+ * The command is exec'd directly (no shell syntax reaches it: every word is quoted), through
+ * setsid(1) so that it leads a process group of its own: on a timeout or a cancel carpd kills
+ * the group, and with it what the command started (xargs's arpings). When carpd goes, the pipe closes and the shell exits.
  *
  * Used only when the daemon installed it (useLauncher); otherwise, and for a command prefix
  * (tests), and if the shell is gone, runCommand starts the command itself as before.
@@ -29,7 +30,7 @@ dir=$1
 while IFS=' ' read -r verb id words; do
   [ "$verb" = R ] || continue
   {
-    eval "exec $words" <"$dir/$id.in" >"$dir/$id.out" 2>"$dir/$id.err" &
+    eval "exec setsid $words" <"$dir/$id.in" >"$dir/$id.out" 2>"$dir/$id.err" &
     p=$!
     printf 'P %s %s\\n' "$id" "$p"
     wait "$p"
@@ -155,10 +156,13 @@ export class Launcher {
 
   private signal(entry: Pending, signal: NodeJS.Signals): void {
     if (entry.pid === undefined) return;
-    try {
-      process.kill(entry.pid, signal);
-    } catch {
-      // Already gone.
+    for (const target of [-entry.pid, entry.pid]) {
+      try {
+        process.kill(target, signal);
+        return;
+      } catch {
+        // No such group (setsid could not make one): the process alone, or it is gone.
+      }
     }
   }
 

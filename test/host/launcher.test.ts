@@ -52,6 +52,27 @@ describe('runCommand through the launcher', () => {
     expect(r).toMatchObject({ canceled: true, failed: true });
   });
 
+  it('a cancel kills what the command started too (xargs and its children)', async () => {
+    start();
+    const cancel = new AbortController();
+    // Two sleeps with a duration no other process uses, to find them again.
+    const marker = `30.${process.pid}`;
+    const run = runCommand('xargs', ['-n', '1', '-P', '0', 'sleep'], { timeoutMs: 10_000, cancelSignal: cancel.signal, input: `${marker}1\n${marker}2\n` });
+    await new Promise((r) => setTimeout(r, 300));
+    cancel.abort();
+    expect((await run).canceled).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const { execFileSync } = await import('node:child_process');
+    const left = (() => {
+      try {
+        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' }).trim();
+      } catch {
+        return '';
+      }
+    })();
+    expect(left).toBe('');
+  });
+
   it('runs commands side by side (a lingering one does not hold up the next)', async () => {
     start();
     const slow = runCommand('sleep', ['1'], { timeoutMs: 5_000 });
