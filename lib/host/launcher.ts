@@ -37,6 +37,10 @@ while IFS=' ' read -r verb id words; do
     printf 'D %s %s\\n' "$id" "$?"
   } &
 done
+# carpd is gone (it closed our input, or it was killed): once the last command is done, nothing
+# of ours stays behind.
+wait
+rm -rf -- "$dir"
 `;
 
 export interface LaunchResult {
@@ -64,7 +68,7 @@ const FORCE_KILL_AFTER_MS = 1000;
 
 export class Launcher {
   private readonly child: ChildProcessByStdio<Writable, Readable, null>;
-  private readonly dir: string;
+  readonly dir: string;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private buffered = '';

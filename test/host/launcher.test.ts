@@ -92,6 +92,25 @@ describe('runCommand through the launcher', () => {
     expect(r.exitCode).toBe(4);
   });
 
+  it('leaves no directory behind when carpd is killed (kill -9: nobody calls close())', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { existsSync } = await import('node:fs');
+    // The built module (the suite's global setup builds dist/): a plain node runs it.
+    const module = new URL('../../dist/lib/host/launcher.js', import.meta.url).pathname;
+    // A process that starts a launcher, prints its directory and SIGKILLs itself.
+    const script = `import { Launcher } from ${JSON.stringify(module)}; const l = new Launcher(); console.log(l.dir); process.kill(process.pid, 'SIGKILL');`;
+    let out = '';
+    try {
+      out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    } catch (error) {
+      out = String((error as { stdout?: string }).stdout ?? '');
+    }
+    const dir = out.trim();
+    expect(dir).toMatch(/carpd-launcher-/);
+    const { waitFor } = await import('../../scripts/lab/wait.js');
+    await waitFor(() => !existsSync(dir), 3_000, 20, 'the launcher directory removed by the shell itself');
+  });
+
   it('a shell that dies is reported once and falls back', async () => {
     const reasons: string[] = [];
     launcher = new Launcher((reason) => reasons.push(reason));
