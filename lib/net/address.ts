@@ -1,8 +1,8 @@
 /**
  * IP addresses as carpd's layers pass them around: parsed once (here, and only here), then
  * carried as a value that holds its text and its numeric form together, so no layer converts
- * strings to numbers on its own. Only IPv4 exists today; the `family` tag is what lets IPv6 be
- * added as a second member of `IpAddress` without touching every file that holds an address.
+ * strings to numbers on its own. The `family` tag tells IPv4 from IPv6; code that only makes
+ * sense for one family narrows on it.
  *
  * Pure: no sockets, no system calls.
  */
@@ -15,7 +15,15 @@ export interface Ipv4Address {
   readonly int: number;
 }
 
-export type IpAddress = Ipv4Address;
+export interface Ipv6Address {
+  readonly family: 6;
+  /** RFC 5952 text (lower case, the longest run of zero groups as ::), as inet_ntop prints it. */
+  readonly text: string;
+  /** The 128-bit value, network order read as a number: orders addresses as memcmp does. */
+  readonly big: bigint;
+}
+
+export type IpAddress = Ipv4Address | Ipv6Address;
 
 /** A virtual address with the prefix length `ip addr add` is given. */
 export interface VipAddress {
@@ -58,37 +66,180 @@ export function ipv4FromInt(n: number): Ipv4Address {
   return Object.freeze({ family: 4, text, int: n });
 }
 
-/** The address in network byte order (4 bytes for IPv4). */
+const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
+
+/** Strict IPv6 text (inet_pton's AF_INET6 form; scope ids like %eth0 refused) to its 16 bytes. */
+export function ipv6Bytes(text: string): Buffer | undefined {
+  if (typeof text !== 'string' || !/^[0-9A-Fa-f:.]{2,45}$/.test(text)) return undefined;
+  let groupsText = text;
+  const tail: number[] = [];
+  if (text.includes('.')) {
+    // An embedded dotted quad takes the place of the last two groups (::ffff:198.18.0.1).
+    const cut = text.lastIndexOf(':');
+    const v4 = parseIpv4(text.slice(cut + 1));
+    if (v4 === undefined) return undefined;
+    tail.push(v4.int >>> 16, v4.int & 0xffff);
+    groupsText = text.slice(0, cut + 1);
+    // "::198.18.0.1" leaves "::"; "1::2:198.18.0.1" leaves "1::2:", whose final ':' goes.
+    if (!groupsText.endsWith('::')) groupsText = groupsText.slice(0, -1);
+  }
+  const halves = groupsText.split('::');
+  if (halves.length > 2) return undefined;
+  const split = (s: string | undefined): string[] | undefined => {
+    if (s === undefined || s === '') return [];
+    const groups = s.split(':');
+    return groups.every((g) => HEX_GROUP.test(g)) ? groups : undefined;
+  };
+  const left = split(halves[0]);
+  const right = split(halves[1]);
+  if (left === undefined || right === undefined) return undefined;
+  const total = left.length + right.length + tail.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
+  const zeros = new Array<number>(8 - total).fill(0);
+  const groups = [...left.map((g) => parseInt(g, 16)), ...zeros, ...right.map((g) => parseInt(g, 16)), ...tail];
+  const bytes = Buffer.alloc(16);
+  groups.forEach((g, k) => bytes.writeUInt16BE(g, 2 * k));
+  return bytes;
+}
+
+/**
+ * RFC 5952 text of 16 bytes, as glibc's inet_ntop writes it: lower-case hex without leading
+ * zeros, the longest run of two or more zero groups (the first of equals) as "::".
+ */
+function formatIpv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let k = 0; k < 8; k++) groups.push((bytes[2 * k]! << 8) | bytes[2 * k + 1]!);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let k = 0; k < 8; ) {
+    if (groups[k] !== 0) {
+      k++;
+      continue;
+    }
+    let end = k;
+    while (end < 8 && groups[end] === 0) end++;
+    if (end - k > bestLength) {
+      bestStart = k;
+      bestLength = end - k;
+    }
+    k = end;
+  }
+  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(0, 8);
+  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+}
+
+function bigOf(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
+/** The address of 16 bytes in network order (a received packet's, the kernel's). */
+export function ipv6FromBytes(bytes: Uint8Array): Ipv6Address {
+  if (bytes.length !== 16) throw new RangeError(`an IPv6 address is 16 bytes, got ${bytes.length}`);
+  return Object.freeze({ family: 6, text: formatIpv6(bytes), big: bigOf(bytes) });
+}
+
+/** The address of a 128-bit value. */
+export function ipv6FromBig(big: bigint): Ipv6Address {
+  if (big < 0n || big >> 128n !== 0n) throw new RangeError(`IPv6 address as integer must be 0..2^128-1, got ${big}`);
+  const bytes = Buffer.alloc(16);
+  let value = big;
+  for (let k = 15; k >= 0; k--) {
+    bytes[k] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return ipv6FromBytes(bytes);
+}
+
+/** The inverse of addressKey: a number is IPv4, a bigint IPv6. */
+export function addressFromKey(key: number | bigint): IpAddress {
+  return typeof key === 'bigint' ? ipv6FromBig(key) : ipv4FromInt(key >>> 0);
+}
+
+/** Strict IPv6 text to an address carrying its canonical text ("2001:DB8:0::1" -> "2001:db8::1"). */
+export function parseIpv6(text: string): Ipv6Address | undefined {
+  const bytes = ipv6Bytes(text);
+  return bytes === undefined ? undefined : ipv6FromBytes(bytes);
+}
+
+/** parseIpv6 for values that must be valid: throws a TypeError otherwise. */
+export function ipv6(text: string): Ipv6Address {
+  const address = parseIpv6(text);
+  if (address === undefined) throw new TypeError(`Invalid IPv6 address: ${JSON.stringify(text)}`);
+  return address;
+}
+
+/** `::`: an IPv6 vhost's --srcip when its interface's link-local address is the source. */
+export const UNSPECIFIED_IPV6: Ipv6Address = Object.freeze({ family: 6, text: '::', big: 0n });
+
+/** Either family: a dotted quad, or IPv6 text. */
+export function parseIpAddress(text: string): IpAddress | undefined {
+  return parseIpv4(text) ?? parseIpv6(text);
+}
+
+/** The address in network byte order (4 bytes for IPv4, 16 for IPv6). */
 export function addressBytes(address: IpAddress): Buffer {
+  if (address.family === 6) {
+    const bytes = Buffer.alloc(16);
+    let value = address.big;
+    for (let k = 15; k >= 0; k--) {
+      bytes[k] = Number(value & 0xffn);
+      value >>= 8n;
+    }
+    return bytes;
+  }
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(address.int, 0);
   return bytes;
 }
 
-/** Numeric order, as OpenBSD sorts a vhost's addresses (ntohl comparison). */
+/**
+ * The address as one number for ordering and sets: IPv4's 32-bit value, IPv6's 128-bit one.
+ * Within one family `<` and `>` order them as OpenBSD does (ntohl for IPv4, memcmp for IPv6).
+ */
+export function addressKey(address: IpAddress): number | bigint {
+  return address.family === 6 ? address.big : address.int;
+}
+
+/** IPv4 before IPv6; within a family numeric order, as OpenBSD sorts a vhost's addresses. */
 export function compareAddresses(a: IpAddress, b: IpAddress): number {
-  return a.int - b.int;
+  if (a.family !== b.family) return a.family - b.family;
+  if (a.family === 6 && b.family === 6) return a.big < b.big ? -1 : a.big > b.big ? 1 : 0;
+  return (a as Ipv4Address).int - (b as Ipv4Address).int;
 }
 
 export function sameAddress(a: IpAddress, b: IpAddress): boolean {
-  return a.family === b.family && a.int === b.int;
+  return a.family === b.family && addressKey(a) === addressKey(b);
 }
 
-/** 224.0.0.0/4. */
+/** 224.0.0.0/4; ff00::/8. */
 export function isMulticast(address: IpAddress): boolean {
-  return address.int >>> 28 === 0xe;
+  return address.family === 6 ? address.big >> 120n === 0xffn : address.int >>> 28 === 0xe;
+}
+
+/** fe80::/10: an interface's own address, never a VIP's (it would not float). */
+export function isLinkLocal(address: IpAddress): boolean {
+  return address.family === 6 ? address.big >> 118n === 0x3fan : address.int >>> 16 === 0xa9fe;
 }
 
 /**
- * Whether the address can be a host's: not 0.0.0.0/8, not multicast, not the reserved
- * 240.0.0.0/4 (first octet 1 to 223).
+ * Whether the address can be a host's: IPv4 not 0.0.0.0/8, not multicast, not the reserved
+ * 240.0.0.0/4 (first octet 1 to 223); IPv6 not ::, not ::1, not multicast.
  */
 export function isUnicastHost(address: IpAddress): boolean {
+  if (address.family === 6) return address.big > 1n && !isMulticast(address);
   const first = address.int >>> 24;
   return first >= 1 && first <= 223;
 }
 
-/** "198.18.0.50/24". */
+/** "198.18.0.50/24", "2001:db8::50/64". */
 export function formatVip(vip: VipAddress): string {
   return `${vip.address.text}/${vip.prefix}`;
+}
+
+/** The longest prefix of the address's family: /32 or /128. */
+export function maxPrefix(address: IpAddress): number {
+  return address.family === 6 ? 128 : 32;
 }

@@ -1,4 +1,4 @@
-import { parseIpv4 } from './address.js';
+import { ipv6Bytes } from './address.js';
 import { IPPROTO_ICMPV6, Ipv6Socket } from './ipv6-socket.js';
 
 /**
@@ -38,45 +38,6 @@ export interface UnsolicitedNeighbourAdvert {
    * (the sender forwards IPv6). Default false.
    */
   readonly router?: boolean;
-}
-
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
-
-/**
- * Strict IPv6 text (inet_pton's AF_INET6 form, scope ids refused) to its 16 bytes, or
- * undefined. Kept here until lib/net/address.ts learns IPv6; then this becomes its parser.
- */
-export function ipv6Bytes(text: string): Buffer | undefined {
-  if (typeof text !== 'string' || !/^[0-9A-Fa-f:.]{2,45}$/.test(text)) return undefined;
-  let groupsText = text;
-  const tail: number[] = [];
-  if (text.includes('.')) {
-    // An embedded dotted quad takes the place of the last two groups (::ffff:198.18.0.1).
-    const cut = text.lastIndexOf(':');
-    const v4 = parseIpv4(text.slice(cut + 1));
-    if (v4 === undefined) return undefined;
-    tail.push(v4.int >>> 16, v4.int & 0xffff);
-    groupsText = text.slice(0, cut + 1);
-    // "::198.18.0.1" leaves "::"; "1::2:198.18.0.1" leaves "1::2:", whose final ':' goes.
-    if (!groupsText.endsWith('::')) groupsText = groupsText.slice(0, -1);
-  }
-  const halves = groupsText.split('::');
-  if (halves.length > 2) return undefined;
-  const split = (s: string | undefined): string[] | undefined => {
-    if (s === undefined || s === '') return [];
-    const groups = s.split(':');
-    return groups.every((g) => HEX_GROUP.test(g)) ? groups : undefined;
-  };
-  const left = split(halves[0]);
-  const right = split(halves[1]);
-  if (left === undefined || right === undefined) return undefined;
-  const total = left.length + right.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
-  const zeros = new Array<number>(8 - total).fill(0);
-  const groups = [...left.map((g) => parseInt(g, 16)), ...zeros, ...right.map((g) => parseInt(g, 16)), ...tail];
-  const bytes = Buffer.alloc(16);
-  groups.forEach((g, k) => bytes.writeUInt16BE(g, 2 * k));
-  return bytes;
 }
 
 function macBytes(mac: string): Buffer | undefined {

@@ -58,6 +58,12 @@
  * Unicast (--peer): the TTL rule is for multicast adverts; one addressed to us is checked by the
  * vhost, which accepts it from its listed peers only (see vrrp-checks.ts, checkDestination).
  *
+ * IPv6 (checkLinkPacket6): the kernel strips the IPv6 header and hands over the source, the
+ * destination and the hop limit (native/ipv6_socket.cc), so 1 is the payload's length alone and
+ * 4 does not exist (IPv6 has no header checksum); 2, 3 (hop limit 255), 5 and 6 are the same.
+ * Everything after the demultiplexer is family-blind: it sees an AdvertAddressing, whose
+ * address keys are numbers for IPv4 and bigints for IPv6 (lib/net/address.ts addressKey).
+ *
  * `checkPacket` never throws for any packet bytes; it returns a reason with a short detail
  * for the log. The detail never contains the password.
  */
@@ -73,7 +79,8 @@ import {
 } from './carp.js';
 import { ProtocolDecodeError } from './errors.js';
 import { carpDigest, digestsEqual } from './hmac.js';
-import { decodeIpv4Header, intToIpv4, type Ipv4Header } from './ipv4.js';
+import { decodeIpv4Header, type Ipv4Header } from './ipv4.js';
+import { addressFromKey, isMulticast, parseIpv6 } from '../net/address.js';
 
 export const DROP_REASONS = [
   'own-packet',
@@ -107,7 +114,7 @@ const MIN_PAYLOAD = 8;
  * every vhost of ours on it, so that is the set of their --srcip values.
  */
 export interface LinkInputContext {
-  isOwnAddress(srcInt: number): boolean;
+  isOwnAddress(srcInt: number | bigint): boolean;
   /**
    * The versions some vhost on the link speaks: 2 (CARP, VRRPv2), 3 (VRRPv3). Default {2}.
    * Others are 'bad-version' here, before the vhid is looked at.
@@ -127,22 +134,22 @@ const CARP_VERSIONS: ReadonlySet<number> = new Set([CARP_VERSION]);
  * Shared by the CARP and VRRP vhost checks.
  */
 export interface DestinationContext {
-  /** The multicast group this vhost listens on (--mcast), unsigned 32-bit. */
-  group: number;
+  /** The multicast group this vhost listens on (--mcast): its address key (addressKey). */
+  group: number | bigint;
   /** Our own address (--srcip): a unicast advert's destination. */
-  srcip: number;
-  /** The peers' addresses; empty for multicast. */
-  peers: ReadonlySet<number>;
+  srcip: number | bigint;
+  /** The peers' address keys; empty for multicast. */
+  peers: ReadonlySet<number | bigint>;
 }
 
 /** What the per-vhost checks (8 to 10) need, once the vhid has picked the vhost. */
 export interface VhostInputContext extends Omit<DestinationContext, 'srcip' | 'peers'> {
   vhid: number;
   password: Uint8Array;
-  /** The vhost's VIPs as the digest covers them (hmac.ts digestAddresses): 4 bytes each. */
+  /** The vhost's VIPs as the digest covers them (hmac.ts digestAddresses): 4 or 16 bytes each. */
   vip: Uint8Array;
-  srcip?: number;
-  peers?: ReadonlySet<number>;
+  srcip?: number | bigint;
+  peers?: ReadonlySet<number | bigint>;
 }
 
 /** The whole pipeline for one vhost, as a single-vhost daemon (and its tests) see it. */
@@ -151,10 +158,25 @@ export interface InputContext extends VhostInputContext {
   srcip: number;
 }
 
+/**
+ * Where an advert came from and went, for either family: an Ipv4Header is one (family
+ * undefined); an IPv6 advert's comes from the socket's ancillary data.
+ */
+export interface AdvertAddressing {
+  readonly family?: 4 | 6;
+  readonly src: string;
+  readonly dst: string;
+  /** The address keys: unsigned 32-bit numbers for IPv4, bigints for IPv6. */
+  readonly srcInt: number | bigint;
+  readonly dstInt: number | bigint;
+  /** TTL, or the IPv6 hop limit. */
+  readonly ttl: number;
+}
+
 /** A datagram that passed checks 1 to 6: a well-formed advert of version 2 or 3 from someone else. */
 export interface LinkAccepted {
   readonly packet: Uint8Array;
-  readonly ip: Ipv4Header;
+  readonly ip: AdvertAddressing;
   readonly payloadStart: number;
   readonly payloadLength: number;
   /** 2: CARP or VRRPv2; 3: VRRPv3. */
@@ -171,7 +193,7 @@ export interface Drop {
   detail: string;
 }
 
-export type CheckResult = { ok: true; src: string; srcInt: number; ttl: number; advert: CarpAdvertisement } | Drop;
+export type CheckResult = { ok: true; src: string; srcInt: number | bigint; ttl: number; advert: CarpAdvertisement } | Drop;
 
 export function drop(reason: DropReason, detail: string): Drop {
   return { ok: false, reason, detail };
@@ -266,15 +288,62 @@ export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): Link
   return { ok: true, packet, ip, payloadStart, payloadLength, version, vhid: packet[payloadStart + 1]! };
 }
 
+/** What an IPv6 raw socket hands over for one datagram (lib/net/ipv6-socket.ts Ipv6Packet). */
+export interface Ipv6Datagram {
+  readonly payload: Uint8Array;
+  readonly src: string;
+  readonly dst: string;
+  readonly hopLimit: number;
+}
+
+/** Checks 1 to 6 for an IPv6 datagram (see the header comment: no header of ours to parse). */
+export function checkLinkPacket6(datagram: Ipv6Datagram, ctx: LinkInputContext): LinkCheckResult {
+  const source = parseIpv6(datagram.src);
+  const destination = parseIpv6(datagram.dst);
+  if (source === undefined || destination === undefined) {
+    // The kernel formats these; reaching this is a bug in the addon, not a packet's property.
+    return drop('not-carp', `from ${datagram.src}: addresses ${datagram.src} -> ${datagram.dst} are not IPv6`);
+  }
+  const ip: AdvertAddressing = { family: 6, src: source.text, dst: destination.text, srcInt: source.big, dstInt: destination.big, ttl: datagram.hopLimit };
+  const packet = datagram.payload;
+  const payloadLength = packet.length;
+  const carpOnly = ctx.carpOnly ?? true;
+  if (carpOnly) {
+    const wrongLength = checkCarpLength(packet, ip, 0, payloadLength);
+    if (wrongLength !== undefined) return wrongLength;
+  } else if (payloadLength < MIN_PAYLOAD) {
+    return drop('too-short', `from ${ip.src}: payload ${payloadLength} bytes, need ${CARP_HEADER_LENGTH} (CARP) or at least ${MIN_PAYLOAD} (VRRP)`);
+  }
+  if (ctx.isOwnAddress(ip.srcInt)) {
+    return drop('own-packet', `source ${ip.src} is our own address`);
+  }
+  // RFC 5798 5.1.2.3 and ip_carp.c's carp6_proto_input: hop limit 255, or it came from off the link.
+  if (isMulticast(destination) && ip.ttl !== CARP_TTL) {
+    return drop('bad-ttl', `from ${ip.src}: hop limit ${ip.ttl}, expected ${CARP_TTL}`);
+  }
+  const version = packet[0]! >> 4;
+  const type = packet[0]! & 0x0f;
+  const versions = ctx.versions ?? CARP_VERSIONS;
+  const kind = carpOnly ? 'CARP ' : '';
+  if (!versions.has(version)) {
+    const spoken = [...versions].sort().map((v) => (v === 3 ? '3 (VRRPv3)' : carpOnly ? String(v) : `${v} (CARP)`)).join(' or ');
+    return drop('bad-version', `from ${ip.src}: ${kind}version ${version}, expected ${spoken}`);
+  }
+  if (type !== CARP_TYPE_ADVERTISEMENT) {
+    return drop('bad-type', `from ${ip.src}: ${kind}type ${type}, expected ${CARP_TYPE_ADVERTISEMENT} (advertisement)`);
+  }
+  return { ok: true, packet, ip, payloadStart: 0, payloadLength, version, vhid: packet[1]! };
+}
+
 /**
  * Where the advert was sent and by whom, for a multicast vhost (its group) or a unicast one
  * (to us, from a listed peer). A unicast advert's TTL is not checked: keepalived and FreeBSD do
  * not require 255 there, since a unicast peer may sit behind a router.
  */
-export function checkDestination(ip: Ipv4Header, ctx: DestinationContext): Drop | undefined {
+export function checkDestination(ip: AdvertAddressing, ctx: DestinationContext): Drop | undefined {
   if (ctx.peers.size === 0) {
     if (ip.dstInt !== ctx.group) {
-      return drop('other-group', `from ${ip.src}: destination ${ip.dst}, our group is ${intToIpv4(ctx.group >>> 0)}`);
+      return drop('other-group', `from ${ip.src}: destination ${ip.dst}, our group is ${addressFromKey(ctx.group).text}`);
     }
     return undefined;
   }
@@ -282,13 +351,13 @@ export function checkDestination(ip: Ipv4Header, ctx: DestinationContext): Drop 
     return drop('unknown-peer', `from ${ip.src}: not one of our peers (--peer)`);
   }
   if (ip.dstInt !== ctx.srcip) {
-    return drop('other-group', `from ${ip.src}: destination ${ip.dst}, unicast adverts come to ${intToIpv4(ctx.srcip >>> 0)}`);
+    return drop('other-group', `from ${ip.src}: destination ${ip.dst}, unicast adverts come to ${addressFromKey(ctx.srcip).text}`);
   }
   return undefined;
 }
 
 /** CARP over IPv4 is exactly 36 bytes (see the header comment). */
-function checkCarpLength(packet: Uint8Array, ip: Ipv4Header, payloadStart: number, payloadLength: number): Drop | undefined {
+function checkCarpLength(packet: Uint8Array, ip: AdvertAddressing, payloadStart: number, payloadLength: number): Drop | undefined {
   if (payloadLength < CARP_HEADER_LENGTH) {
     return drop('too-short', `from ${ip.src}: CARP payload ${payloadLength} bytes, need ${CARP_HEADER_LENGTH}${vrrpHint(packet[payloadStart])}`);
   }

@@ -11,6 +11,8 @@ export const CARP_AUTHLEN = 7;
 export const CARP_TTL = 255;
 export const IPPROTO_CARP = 112;
 export const CARP_DEFAULT_GROUP = '224.0.0.18';
+/** The group CARP and VRRPv3 over IPv6 advertise to (ip_carp.c, RFC 5798): link scope. */
+export const CARP_DEFAULT_GROUP6 = 'ff02::12';
 /**
  * advbase 255 with advskew 255 is OpenBSD's "bowing out" advert, sent when a master's
  * interface goes down: its interval is longer than an ordinary backup's dead interval, so

@@ -17,9 +17,13 @@
  * carp interface from the smallest to the largest (ntohl order, each once), "not interface
  * order", so two nodes that list the same VIPs in another order still agree. digestAddresses()
  * builds that byte string; with one VIP it is exactly ucarp's 4 bytes.
+ *
+ * IPv6: carp_hmac_prepare_ctx goes on, after the IPv4 addresses, with the IPv6 ones, again
+ * smallest to largest (memcmp order, 16 bytes each) and in the same one digest: a dual-stack
+ * vhost's adverts carry one digest over both families, whichever family the advert travels in.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { addressBytes, compareAddresses, type IpAddress } from '../net/address.js';
+import { addressBytes, compareAddresses, sameAddress, type IpAddress } from '../net/address.js';
 
 export const CARP_DIGEST_LENGTH = 20;
 /** Longest password ucarp accepts: its key buffer holds 20 bytes including the NUL. */
@@ -27,9 +31,9 @@ export const CARP_MAX_PASSWORD_LENGTH = 19;
 
 const UINT64_MAX = (1n << 64n) - 1n;
 
-/** A vhost's IPv4 VIPs as the digest covers them: ascending, each once, 4 bytes each. */
+/** A vhost's VIPs as the digest covers them: IPv4 ascending, then IPv6 ascending, each once. */
 export function digestAddresses(vips: readonly IpAddress[]): Buffer {
-  const sorted = [...vips].sort(compareAddresses).filter((v, i, all) => i === 0 || all[i - 1]!.int !== v.int);
+  const sorted = [...vips].sort(compareAddresses).filter((v, i, all) => i === 0 || !sameAddress(all[i - 1]!, v));
   return Buffer.concat(sorted.map(addressBytes));
 }
 
@@ -38,7 +42,7 @@ export function carpDigest(password: Uint8Array, vhid: number, vip: Uint8Array, 
     throw new RangeError(`vhid must be an integer 0..255, got ${vhid}`);
   }
   if (vip.length === 0 || vip.length % 4 !== 0) {
-    throw new RangeError(`virtual IP must be 4 bytes, got ${vip.length} (4 per address when there are several)`);
+    throw new RangeError(`virtual IP must be 4 bytes, got ${vip.length} (4 per IPv4 address, 16 per IPv6 one, when there are several)`);
   }
   if (counter < 0n || counter > UINT64_MAX) {
     throw new RangeError(`counter must be 0..2^64-1, got ${counter}`);

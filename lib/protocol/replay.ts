@@ -49,6 +49,7 @@
  *    is off by more than the window drop its master's adverts, the same split brain, for good.
  */
 import { intToIpv4 } from './ipv4.js';
+import { addressFromKey } from '../net/address.js';
 
 const SENDER_ID_BITS = 16n;
 const SENDER_ID_MASK = (1n << SENDER_ID_BITS) - 1n;
@@ -60,9 +61,12 @@ const TICKS_PER_MS = 16;
 /** Receivers remember this many senders per vhost by default (a group has a handful). */
 export const DEFAULT_MAX_SENDERS = 64;
 
-/** The sender id of an IPv4 source address (unsigned or signed 32-bit int): its low 16 bits. */
-export function senderIdOfIpv4(srcInt: number): number {
-  return srcInt & 0xffff;
+/**
+ * The sender id of a source address: its low 16 bits (an IPv4 address as an unsigned or signed
+ * 32-bit int, an IPv6 one as a bigint).
+ */
+export function senderIdOfIpv4(srcInt: number | bigint): number {
+  return typeof srcInt === 'bigint' ? Number(srcInt & 0xffffn) : srcInt & 0xffff;
 }
 
 /** The sender id a counter carries. */
@@ -134,8 +138,8 @@ export class ReplayGuard {
    * Checks a valid-digest advert from `srcInt` (IPv4, 32-bit) with `counter`; remembers it when
    * accepted. Returns undefined to accept, or why it was refused.
    */
-  admit(srcInt: number, counter: bigint): Replayed | undefined {
-    const src = intToIpv4(srcInt >>> 0);
+  admit(srcInt: number | bigint, counter: bigint): Replayed | undefined {
+    const src = addressFromKey(srcInt).text;
     const id = counterSenderId(counter);
     if (id !== senderIdOfIpv4(srcInt)) {
       return {

@@ -19,7 +19,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { checkDestination, drop, hex16, type Drop, type LinkAccepted } from './checks.js';
-import { intToIpv4 } from './ipv4.js';
+import { addressFromKey } from '../net/address.js';
 import {
   VRRP_AUTH_NONE,
   VRRP_AUTH_PASS,
@@ -27,31 +27,41 @@ import {
   encodingLength,
   passAuthData,
   vrrpChecksum,
+  type VrrpAddress,
   type VrrpAdvertisement,
+  type VrrpFamily,
 } from './vrrp.js';
 
 export interface VrrpInputContext {
   readonly version: 2 | 3;
+  /** 6: VRRPv3 over IPv6 (16-byte addresses, the IPv6 pseudo-header). Default 4. */
+  readonly family?: VrrpFamily;
   readonly vrid: number;
-  readonly group: number;
+  /** Address keys (lib/net/address.ts addressKey): numbers for IPv4, bigints for IPv6. */
+  readonly group: number | bigint;
   /** Our own address: a unicast advert's destination, and the v3 pseudo-header's. */
-  readonly srcip: number;
-  readonly peers: ReadonlySet<number>;
+  readonly srcip: number | bigint;
+  readonly peers: ReadonlySet<number | bigint>;
   /** v2: VRRP_AUTH_NONE or VRRP_AUTH_PASS. */
   readonly authType: number;
   /** v2 PASS: the 8 bytes the password goes on the wire as (passAuthData). */
   readonly authData: Buffer;
   /** v2: our interval, which the master's must equal. */
   readonly intervalCs: number;
-  /** Our VIPs as unsigned 32-bit numbers, sorted ascending. */
-  readonly addresses: readonly number[];
+  /** Our VIPs' keys, sorted ascending (sortAddressKeys). */
+  readonly addresses: readonly VrrpAddress[];
+}
+
+/** Ascending, for numbers and bigints alike (Array.prototype.sort's default is by text). */
+export function sortAddressKeys(keys: readonly VrrpAddress[]): VrrpAddress[] {
+  return [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export type VrrpCheckResult =
   | {
       ok: true;
       src: string;
-      srcInt: number;
+      srcInt: number | bigint;
       ttl: number;
       advert: VrrpAdvertisement;
       /** The packet's address list is ours (in any order). */
@@ -71,14 +81,15 @@ export function checkVrrpPacket(accepted: LinkAccepted, ctx: VrrpInputContext): 
   }
   // 8. Length, from the count field.
   const count = packet[payloadStart + 3]!;
-  const expected = encodingLength(ctx.version, count);
+  const family = ctx.family ?? 4;
+  const expected = encodingLength(ctx.version, count, family);
   if (payloadLength < expected) {
     return drop('too-short', `${from}: VRRPv${ctx.version} payload ${payloadLength} bytes, ${count} addresses need ${expected}`);
   }
   if (payloadLength > expected) {
     return drop('too-long', `${from}: VRRPv${ctx.version} payload ${payloadLength} bytes, ${count} addresses take ${expected}`);
   }
-  const advert = decodeVrrp(packet, payloadStart, payloadLength);
+  const advert = decodeVrrp(packet, payloadStart, payloadLength, family);
 
   // 9. Destination and sender.
   const misdirected = checkDestination(ip, ctx);
@@ -89,7 +100,7 @@ export function checkVrrpPacket(accepted: LinkAccepted, ctx: VrrpInputContext): 
   const plain = vrrpChecksum(packet, payloadStart, end) === 0;
   // keepalived before 2.0.x checksummed unicast v3 adverts with the group as the pseudo-header's
   // destination; today's keepalived detects and accepts that form, so do we.
-  const pseudo = (dst: number): boolean => vrrpChecksum(packet, payloadStart, end, { src: ip.srcInt, dst }) === 0;
+  const pseudo = (dst: number | bigint): boolean => vrrpChecksum(packet, payloadStart, end, { src: ip.srcInt, dst }, family) === 0;
   const valid = ctx.version === 2 ? plain : plain || pseudo(ip.dstInt) || (ip.dstInt !== ctx.group && pseudo(ctx.group));
   if (!valid) {
     return drop('bad-checksum', `${from}: VRRPv${ctx.version} checksum ${hex16(advert.checksum)} does not verify`);
@@ -109,14 +120,14 @@ export function checkVrrpPacket(accepted: LinkAccepted, ctx: VrrpInputContext): 
     }
   }
 
-  const theirs = [...advert.addresses].map((a) => a >>> 0).sort((a, b) => a - b);
+  const theirs = sortAddressKeys(advert.addresses);
   const addressesMatch = theirs.length === ctx.addresses.length && theirs.every((a, i) => a === ctx.addresses[i]);
   return { ok: true, src: ip.src, srcInt: ip.srcInt, ttl: ip.ttl, advert, addressesMatch };
 }
 
 /** "198.18.0.50, 198.18.0.51", for the mismatch line. */
-export function formatAddressList(addresses: readonly number[]): string {
-  return addresses.map((a) => intToIpv4(a >>> 0)).join(', ');
+export function formatAddressList(addresses: readonly VrrpAddress[]): string {
+  return addresses.map((a) => addressFromKey(a).text).join(', ');
 }
 
 /** The auth bytes a vhost expects, from its password (empty: no authentication). */

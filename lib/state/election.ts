@@ -15,7 +15,9 @@ export enum MasterVerdict {
  * lower address wins"; across subnets it is not, and a mixed carpd/ucarp group must agree on
  * the winner or both sides stay MASTER. So carpd uses ucarp's order, not network order.
  */
-export function tieBreakOrder(address: number): number {
+export function tieBreakOrder(address: number | bigint): number | bigint {
+  // IPv6 (ucarp has none): plain numeric order, as the bytes compare.
+  if (typeof address === 'bigint') return address;
   return (
     (((address & 0xff) << 24) >>> 0) +
     ((address >>> 8) & 0xff) * 0x10000 +
@@ -31,9 +33,9 @@ export function tieBreakOrder(address: number): number {
  */
 export function judgeRivalMaster(
   own: AdvertTiming,
-  ownAddress: number,
+  ownAddress: number | bigint,
   rival: AdvertTiming,
-  rivalAddress: number,
+  rivalAddress: number | bigint,
 ): MasterVerdict {
   const ours = advertisementInterval256(own);
   const theirs = advertisementInterval256(rival);

@@ -64,8 +64,12 @@ export interface MachineConfig {
    * ucarp); a number of ms (keepalived's garp_master_delay, 5 s by default); 0, never.
    */
   readonly delayedGarpMs?: number;
-  /** Our source address as an unsigned 32-bit number, for the tie-break. */
-  readonly srcAddress: number;
+  /**
+   * Our source address for the tie-break, as lib/net/address.ts addressKey gives it: unsigned
+   * 32-bit for IPv4, a bigint for IPv6 (read at each use: an IPv6 vhost learns its link-local
+   * source from the interface).
+   */
+  readonly srcAddress: number | bigint;
 }
 
 export type MachineEvent =
@@ -73,7 +77,7 @@ export type MachineEvent =
   | {
       readonly type: 'advert';
       readonly src: string;
-      readonly srcAddress: number;
+      readonly srcAddress: number | bigint;
       readonly claim: Claim;
     }
   | { readonly type: 'timer'; readonly timer: TimerName }

@@ -63,7 +63,7 @@ export interface ElectionRules {
   /** How long a backup waits for the master's next advert; `master` is the last one heard. */
   masterDownMs(own: Claim, master: Claim | undefined): number;
   /** A MASTER hearing another master. */
-  judgeRival(own: Claim, ownAddress: number, rival: Claim, rivalAddress: number): MasterVerdict;
+  judgeRival(own: Claim, ownAddress: number | bigint, rival: Claim, rivalAddress: number | bigint): MasterVerdict;
   /** A BACKUP hearing the master (bow-outs included). */
   judgeMaster(own: Claim, preempt: boolean, master: Claim): BackupVerdict;
   /** After a master's bow-out, how long this backup waits before claiming. */
@@ -172,7 +172,9 @@ export function vrrpRules(config: VrrpRulesConfig): ElectionRules {
       const ours = asVrrp(own).priority;
       const theirs = asVrrp(rival).priority;
       // RFC 5798 6.4.3: a higher priority, or an equal one from a higher primary address.
-      if (theirs > ours || (theirs === ours && rivalAddress >>> 0 > ownAddress >>> 0)) return MasterVerdict.Yield;
+      // IPv4 keys compare unsigned (a signed int may come in), IPv6 keys are bigints.
+      const unsigned = (a: number | bigint): number | bigint => (typeof a === 'bigint' ? a : a >>> 0);
+      if (theirs > ours || (theirs === ours && unsigned(rivalAddress) > unsigned(ownAddress))) return MasterVerdict.Yield;
       return MasterVerdict.Reassert;
     },
     judgeMaster: (own, preempt, master) => {

@@ -4,9 +4,9 @@ import {
   ICMPV6_NEIGHBOUR_ADVERT,
   NEIGHBOUR_ADVERT_LENGTH,
   encodeUnsolicitedNeighbourAdvert,
-  ipv6Bytes,
   sendUnsolicitedNeighbourAdvert,
 } from '../../lib/net/neighbour-advert.js';
+import { ipv6Bytes } from '../../lib/net/address.js';
 import type { Ipv6Socket } from '../../lib/net/ipv6-socket.js';
 
 describe('encodeUnsolicitedNeighbourAdvert', () => {
