@@ -154,6 +154,40 @@ export interface VhostConfig {
    * adopt nobody's, and drop adverts whose counter is not above the sender's last ('replayed').
    */
   readonly replayProtect: boolean;
+  /**
+   * One family of a dual-stack vhost (see splitByFamily): every address of the vhost as
+   * configured, both families, which CARP's digest covers (lib/protocol/hmac.ts). Undefined:
+   * `vips` and `excludedVips` are all there is.
+   */
+  readonly digestVips?: readonly VipAddress[];
+}
+
+/** The family of a vhost's addresses and adverts: one per vhost (a dual-stack one is split). */
+export function vhostFamily(config: Pick<VhostConfig, 'vips'>): 4 | 6 {
+  return config.vips[0]?.address.family ?? 4;
+}
+
+/** The link a vhost runs on: one per interface and family (lib/daemon/link.ts). */
+export function linkKey(config: Pick<VhostConfig, 'interface' | 'vips'>): string {
+  return vhostFamily(config) === 6 ? `${config.interface} ipv6` : config.interface;
+}
+
+/** What the instance lock of a vhost is taken on (lib/host/instance-lock.ts). */
+export function lockOptions(config: Pick<VhostConfig, 'interface' | 'vhid' | 'vips'>): { interface: string; vhid: number; family?: 6 } {
+  return { interface: config.interface, vhid: config.vhid, ...(vhostFamily(config) === 6 ? { family: 6 as const } : {}) };
+}
+
+/** lockOptions as a map key. */
+export function lockKey(config: Pick<VhostConfig, 'interface' | 'vhid' | 'vips'>): string {
+  return `${config.interface}/${config.vhid}/${vhostFamily(config)}`;
+}
+
+/**
+ * An IPv6 vhost without --srcip sends from its interface's link-local address, which only the
+ * running link knows; its `srcip` is then `::`.
+ */
+export function sourceFromLink(config: Pick<VhostConfig, 'srcip'>): boolean {
+  return config.srcip.family === 6 && config.srcip.big === 0n;
 }
 
 /** The name a command-line vhost gets (status, metrics, log lines of a sectioned config). */

@@ -6,7 +6,7 @@
  * --help text. Value checking lives in parse.ts, next to the Config it produces.
  */
 
-import { CARP_DEFAULT_GROUP } from '../protocol/constants.js';
+import { CARP_DEFAULT_GROUP, CARP_DEFAULT_GROUP6 } from '../protocol/constants.js';
 
 export interface OptionSpec {
   /** Long name without dashes; also the key yargs stores the value under. */
@@ -36,6 +36,8 @@ export interface OptionSpec {
 }
 
 export const DEFAULT_MCAST = CARP_DEFAULT_GROUP;
+/** An IPv6 vhost's group unless --mcast names an IPv6 one. */
+export const DEFAULT_MCAST6 = CARP_DEFAULT_GROUP6;
 
 export const OPTIONS: readonly OptionSpec[] = [
   // ucarp's options, in the order of `ucarp --help`.
@@ -51,7 +53,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     short: 's',
     placeholder: 'ip',
     expects: 'an IPv4 address of the interface, like 10.1.1.1',
-    description: 'this host\'s own address on <if>, the adverts\' source (required)',
+    description:
+      "this host's own address on <if>, the adverts' source (required for IPv4 CARP; IPv6 adverts leave from <if>'s link-local address unless an IPv6 --srcip is given)",
   },
   {
     name: 'mcast',
@@ -60,8 +63,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     aliases: ['mcastip'],
     placeholder: 'ip',
     default: DEFAULT_MCAST,
-    expects: 'an IPv4 multicast address, like 224.0.0.18',
-    description: `group the adverts are sent to (default ${DEFAULT_MCAST})`,
+    expects: 'a multicast address, like 224.0.0.18 or ff02::12',
+    description: `group the adverts are sent to (default ${DEFAULT_MCAST}, IPv6 ${DEFAULT_MCAST6})`,
   },
   {
     name: 'vhid',
@@ -101,8 +104,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'addr',
     short: 'a',
     placeholder: 'ip[/prefix]',
-    expects: 'an IPv4 address with an optional /prefix, like 10.1.1.252 or 10.1.1.252/24',
-    description: 'the virtual address, optionally with a prefix length (default /32) (required)',
+    expects: 'an IPv4 or IPv6 address with an optional /prefix, like 10.1.1.252/24 or 2001:db8::50/64',
+    description: 'the virtual address, optionally with a prefix length (default /32, IPv6 /64) (required)',
   },
   {
     name: 'help',
@@ -324,7 +327,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'peer',
     placeholder: 'addr',
-    expects: 'a unicast IPv4 address of another node, not our own',
+    expects: 'a unicast IPv4 or IPv6 address of another node, not our own',
     description: 'unicast (repeatable): send adverts to this node instead of the group and accept only the peers\' adverts',
   },
   {
@@ -388,7 +391,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'addr-excluded',
     placeholder: 'ip[/prefix]',
-    expects: 'an IPv4 address with an optional /prefix, optionally followed by "dev IF" and "label LABEL"',
+    expects: 'an IPv4 or IPv6 address with an optional /prefix, optionally followed by "dev IF" and "label LABEL" (IPv4 only)',
     description: "keepalived's virtual_ipaddress_excluded (repeatable): a VIP moved with the others but not listed in the adverts",
   },
   {

@@ -17,8 +17,20 @@
  */
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
-import { defaultVhostName, type CheckConfig, type Config, type ProcessConfig, type TrackedInterface, type VhostConfig } from '../config.js';
-import { isMulticast, isUnicastHost, parseIpv4, sameAddress, type IpAddress, type VipAddress } from '../net/address.js';
+import { defaultVhostName, vhostFamily, type CheckConfig, type Config, type ProcessConfig, type TrackedInterface, type VhostConfig } from '../config.js';
+import {
+  ipv4,
+  ipv6,
+  isLinkLocal,
+  isMulticast,
+  isUnicastHost,
+  parseIpAddress,
+  parseIpv4,
+  sameAddress,
+  UNSPECIFIED_IPV6,
+  type IpAddress,
+  type VipAddress,
+} from '../net/address.js';
 import type { Protocol } from '../state/rules.js';
 import { isValidInterfaceName, labelProblem } from '../net/names.js';
 import { CARP_MAX_PASSWORD_LENGTH } from '../protocol/hmac.js';
@@ -27,7 +39,7 @@ import { isSectionName, parseConfigFile, type ConfigFileContent } from './config
 import { translateKeepalivedConf } from './keepalived-conf.js';
 import { tokenize, type Occurrence } from './getopt.js';
 import { helpText } from './help.js';
-import { OPTIONS_BY_LONG_NAME } from './options.js';
+import { DEFAULT_MCAST, DEFAULT_MCAST6, OPTIONS_BY_LONG_NAME } from './options.js';
 import { oncePerInterface, type SystemProbe } from './system.js';
 import { parseDecimalInteger, parseFacility, parseSecondsToMs, splitWords } from './values.js';
 import { overlay, readWithYargs, type RawOptions } from './yargs.js';
@@ -81,8 +93,7 @@ export function parseCommandLine(argv: readonly string[], probe: SystemProbe): P
   const build = (): Config => {
     const raw = readWithYargs(all);
     const process = buildProcessConfig(raw, system, file?.path, false);
-    const vhost = buildVhostConfig(raw, system, undefined, lastValues(all, 'addr'), all);
-    return freezeConfig(process, [vhost]);
+    return freezeConfig(process, buildVhostConfig(raw, system, undefined, lastValues(all, 'addr'), all));
   };
   try {
     return { kind: 'run', config: build(), warnings };
@@ -213,9 +224,10 @@ function buildSectionedConfig(
       if (addrs.length === 0) {
         throw new UsageError(`[vhost ${section.name}] has no addr: give it at least one addr = <ip>[/<prefix>] line`);
       }
-      const vhost = buildVhostConfig(overlay(defaults, [...section.occurrences, ...fromCommandLine]), system, section.name, addrs, all, named);
-      vhosts.push(vhost);
-      origins.set(vhost, section.origin);
+      for (const vhost of buildVhostConfig(overlay(defaults, [...section.occurrences, ...fromCommandLine]), system, section.name, addrs, all, named)) {
+        vhosts.push(vhost);
+        origins.set(vhost, section.origin);
+      }
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       const located = withOrigin(error, all);
@@ -238,7 +250,8 @@ function checkAcrossVhosts(vhosts: readonly VhostConfig[], origins: ReadonlyMap<
   for (const vhost of vhosts) {
     // CARP and VRRPv2 packets look alike (version 2, the id in the second byte), so the two
     // share one id space per interface; VRRPv3's version byte keeps its ids apart.
-    const key = `${vhost.interface}/${vhost.protocol === 'vrrp3' ? 'v3' : 'v2'}/${vhost.vhid}`;
+    // The IPv4 and IPv6 links are apart: the halves of a dual-stack vhost share its vhid.
+    const key = `${vhost.interface}/${vhost.protocol === 'vrrp3' ? 'v3' : 'v2'}/${vhost.vhid}/${vhostFamily(vhost)}`;
     const first = byVhid.get(key);
     if (first !== undefined) {
       throw new UsageError(
@@ -511,7 +524,7 @@ function buildVhostConfig(
   addrs: readonly string[],
   occurrences: readonly Occurrence[] = [],
   named: ReadonlyMap<string, CheckConfig> = new Map(),
-): VhostConfig {
+): VhostConfig[] {
   const iface = required(raw, 'interface');
   if (!isValidInterfaceName(iface)) {
     throw invalidValue(
@@ -548,29 +561,91 @@ function buildVhostConfig(
     }
   }
 
-  // VRRP nodes rarely name their address (keepalived takes the interface's first): neither
-  // need we. CARP keeps ucarp's rule, --srcip is required.
-  const srcipText = vrrp && !raw.given('srcip') ? (interfaceAddresses[0] ?? required(raw, 'srcip')) : required(raw, 'srcip');
-  const srcip = parseIpv4(srcipText);
-  if (srcip === undefined) {
-    throw invalidValue('--srcip', 'a dotted-quad IPv4 address, like 10.1.1.1', srcipText);
+  // The addresses first: their families decide what --srcip and --mcast must be.
+  if (addrs.length === 0) {
+    throw missingOption('--addr', expectsOf('addr'));
   }
-  if (!interfaceAddresses.includes(srcipText)) {
-    const has = interfaceAddresses.length === 0 ? 'it has none' : `it has ${interfaceAddresses.join(', ')}`;
-    throw invalidValue('--srcip', `one of ${iface}'s IPv4 addresses (${has})`, srcipText);
+  const vips: VipAddress[] = [];
+  for (const [index, addr] of addrs.entries()) {
+    const vip = parseVip(addr, iface, system);
+    const twice = vips.find((v) => sameAddress(v.address, vip.address));
+    if (twice !== undefined) {
+      const origin = occurrences.filter((o) => o.option.name === 'addr')[index]?.origin;
+      throw new UsageError(`addr ${vip.address.text} is given twice${origin ? ` (again in ${origin})` : ''}`);
+    }
+    vips.push(vip);
+  }
+  const excludedVips = allValues(occurrences, 'addr-excluded').map(({ value }) => parseVip(value, iface, system, '--addr-excluded'));
+  if (excludedVips.length === 0 && raw.given('addr-excluded') && !occurrences.some((o) => o.option.name === 'addr-excluded')) {
+    excludedVips.push(parseVip(raw.string('addr-excluded')!, iface, system, '--addr-excluded'));
+  }
+  const has4 = vips.some((v) => v.address.family === 4);
+  const has6 = vips.some((v) => v.address.family === 6);
+  if (!has4 && excludedVips.some((v) => v.address.family === 4)) {
+    throw new UsageError('--addr-excluded: an IPv4 address needs an IPv4 --addr beside it (it moves with the IPv4 adverts)');
+  }
+  if (!has6 && excludedVips.some((v) => v.address.family === 6)) {
+    throw new UsageError('--addr-excluded: an IPv6 address needs an IPv6 --addr beside it (it moves with the IPv6 adverts)');
+  }
+  if (has6 && protocol === 'vrrp2') {
+    throw new UsageError('--protocol=vrrp2 is IPv4 only (RFC 3768): IPv6 addresses need --protocol=vrrp3 or carp');
   }
 
-  const noMcast = raw.flag('nomcast');
-  const mcastText = required(raw, 'mcast');
-  const mcast = parseIpv4(mcastText);
-  if (mcast === undefined) {
-    throw invalidValue('--mcast', 'a dotted-quad IPv4 address, like 224.0.0.18', mcastText);
+  // --srcip: IPv4, the IPv4 adverts' source (ucarp -s); IPv6, the IPv6 adverts' source instead
+  // of the interface's link-local address (and a unicast peer's destination).
+  const srcipGiven = raw.string('srcip');
+  const givenSrcip = srcipGiven === undefined ? undefined : parseIpAddress(srcipGiven);
+  if (srcipGiven !== undefined && givenSrcip === undefined) {
+    throw invalidValue('--srcip', 'a dotted-quad IPv4 address like 10.1.1.1, or an IPv6 address of the interface', srcipGiven);
   }
-  if (!isMulticast(mcast)) {
+  if (givenSrcip?.family === 6 && !has6) {
+    throw invalidValue('--srcip', 'an IPv4 address: every --addr is IPv4', srcipGiven!);
+  }
+  let srcip4: IpAddress | undefined;
+  if (has4) {
+    // VRRP nodes rarely name their address (keepalived takes the interface's first): neither
+    // need we. CARP keeps ucarp's rule, --srcip is required.
+    const srcipText =
+      givenSrcip?.family === 4 ? srcipGiven! : vrrp ? (interfaceAddresses[0] ?? required(raw, 'srcip')) : givenSrcip === undefined ? required(raw, 'srcip') : undefined;
+    if (srcipText === undefined) {
+      throw new UsageError(`--srcip ${srcipGiven} is IPv6: the IPv4 addresses need an IPv4 --srcip (the IPv6 adverts then leave from ${iface}'s link-local address)`);
+    }
+    const parsed = parseIpv4(srcipText);
+    if (parsed === undefined) {
+      throw invalidValue('--srcip', 'a dotted-quad IPv4 address, like 10.1.1.1', srcipText);
+    }
+    if (!interfaceAddresses.includes(srcipText)) {
+      const has = interfaceAddresses.length === 0 ? 'it has none' : `it has ${interfaceAddresses.join(', ')}`;
+      throw invalidValue('--srcip', `one of ${iface}'s IPv4 addresses (${has})`, srcipText);
+    }
+    srcip4 = parsed;
+  }
+  if (givenSrcip?.family === 6 && (isMulticast(givenSrcip) || !isUnicastHost(givenSrcip))) {
+    throw invalidValue('--srcip', `a unicast IPv6 address of ${iface}`, srcipGiven!);
+  }
+  const srcip6 = has6 ? (givenSrcip?.family === 6 ? givenSrcip : UNSPECIFIED_IPV6) : undefined;
+
+  const noMcast = raw.flag('nomcast');
+  if (noMcast && has6) {
+    throw new UsageError('--nomcast is for IPv4 (ucarp -M sends broadcast frames): IPv6 has no broadcast, its adverts go to ff02::12');
+  }
+  const mcastText = required(raw, 'mcast');
+  const mcastGiven = parseIpAddress(mcastText);
+  if (mcastGiven === undefined) {
+    throw invalidValue('--mcast', 'a dotted-quad multicast group like 224.0.0.18, or an IPv6 one like ff02::12', mcastText);
+  }
+  if (!isMulticast(mcastGiven)) {
     // Even with --nomcast, see the header comment; for broadcast frames --nomcast is the
     // option, not a broadcast address here.
-    const hint = noMcast ? ' (--nomcast already sends the adverts in broadcast frames)' : ' (for broadcast frames add --nomcast)';
-    throw invalidValue('--mcast', `a multicast group in 224.0.0.0/4${hint}`, mcastText);
+    const hint = noMcast ? ' (--nomcast already sends the adverts in broadcast frames)' : mcastGiven.family === 4 ? ' (for broadcast frames add --nomcast)' : '';
+    throw invalidValue('--mcast', mcastGiven.family === 4 ? `a multicast group in 224.0.0.0/4${hint}` : 'an IPv6 multicast group in ff00::/8, like ff02::12', mcastText);
+  }
+  if (mcastGiven.family === 6 && !has6) throw invalidValue('--mcast', 'an IPv4 group: every --addr is IPv4', mcastText);
+  // A group of the other family leaves this one at its default: --mcast names one group.
+  const mcast4 = mcastGiven.family === 4 ? mcastGiven : ipv4(DEFAULT_MCAST);
+  const mcast6 = mcastGiven.family === 6 ? mcastGiven : ipv6(DEFAULT_MCAST6);
+  if (has6 && raw.flag('replay-protect')) {
+    throw new UsageError('--replay-protect is for IPv4 vhosts: its counters name the sender by the low bits of its IPv4 --srcip');
   }
 
   const vhid = integerOption(raw, 'vhid', 1, 255);
@@ -587,22 +662,20 @@ function buildVhostConfig(
       `--replay-protect is for CARP: ${protocol === 'vrrp3' ? 'VRRPv3 adverts carry no counter and no digest' : "VRRPv2 adverts carry no counter (PASS is a plain-text password, not a digest)"}, so a replayed one cannot be told from a fresh one`,
     );
   }
-  const peers = readPeers(raw, occurrences, srcipText);
+  const peers = readPeers(raw, occurrences, [srcip4, srcip6]);
+  if (peers.some((p) => p.family === 6) && (srcip6 === undefined || srcip6 === UNSPECIFIED_IPV6)) {
+    throw new UsageError(`--peer with an IPv6 address needs an IPv6 --srcip: the address of ${iface} the peers send their adverts to`);
+  }
+  if (peers.some((p) => p.family === 4) && !has4) {
+    throw new UsageError('--peer with an IPv4 address needs an IPv4 --addr (the IPv4 adverts go to the IPv4 peers)');
+  }
   // VRRP preempts unless told not to (RFC 5798, keepalived); CARP only when told to (ucarp -P).
   const preempt = raw.given('preempt') ? raw.flag('preempt') : vrrp;
 
-  if (addrs.length === 0) {
-    throw missingOption('--addr', expectsOf('addr'));
-  }
-  const vips: VipAddress[] = [];
-  for (const [index, addr] of addrs.entries()) {
-    const vip = parseVip(addr, srcipText, iface, system);
-    const twice = vips.find((v) => sameAddress(v.address, vip.address));
-    if (twice !== undefined) {
-      const origin = occurrences.filter((o) => o.option.name === 'addr')[index]?.origin;
-      throw new UsageError(`addr ${vip.address.text} is given twice${origin ? ` (again in ${origin})` : ''}`);
+  for (const vip of [...vips, ...excludedVips]) {
+    if ((srcip4 !== undefined && sameAddress(vip.address, srcip4)) || (srcip6 !== undefined && sameAddress(vip.address, srcip6))) {
+      throw invalidValue(vips.includes(vip) ? '--addr' : '--addr-excluded', "different from --srcip (the virtual address cannot be the host's own)", vip.address.text);
     }
-    vips.push(vip);
   }
 
   const advbase = integerOption(raw, 'advbase', 0, 255);
@@ -656,16 +729,11 @@ function buildVhostConfig(
   const garpDelayMs =
     garpDelayText === undefined ? (vrrp ? 5000 : undefined) : garpDelayText === '0' ? 0 : parseSecondsToMs(garpDelayText, MAX_CHECK_SECONDS);
   if (garpDelayText !== undefined && garpDelayMs === undefined) throw invalidValue('--garp-master-delay', expectsOf('garp-master-delay'), garpDelayText);
-  const excludedVips = allValues(occurrences, 'addr-excluded').map(({ value }) => parseVip(value, srcipText, iface, system, '--addr-excluded'));
-  if (excludedVips.length === 0 && raw.given('addr-excluded') && !occurrences.some((o) => o.option.name === 'addr-excluded')) {
-    excludedVips.push(parseVip(raw.string('addr-excluded')!, srcipText, iface, system, '--addr-excluded'));
-  }
-
   const vhost: VhostConfig = {
     name: vhostName,
     interface: iface,
-    srcip,
-    mcast,
+    srcip: (srcip4 ?? srcip6)!,
+    mcast: has4 ? mcast4 : mcast6,
     vhid,
     protocol,
     password,
@@ -699,7 +767,45 @@ function buildVhostConfig(
     replayProtect: raw.flag('replay-protect'),
   };
   // The object is frozen; the password Buffer cannot be (V8 refuses to freeze typed arrays).
-  return Object.freeze({ ...vhost, vips: Object.freeze(vips), peers: Object.freeze(peers) });
+  if (!(has4 && has6)) return [Object.freeze({ ...vhost, vips: Object.freeze(vips), peers: Object.freeze(peers) })];
+  return splitByFamily(vhost, { srcip6: srcip6!, mcast6 });
+}
+
+/**
+ * A vhost with IPv4 and IPv6 addresses runs as two, one per family, as OpenBSD's carp sends an
+ * advert per family and keepalived needs a VRRPv3 instance per family: the IPv4 one keeps the
+ * name, the IPv6 one is `<name>-ipv6`, both with the same vhid and in one group (the vhost's
+ * own, or an implicit one named after it), so they change state together. CARP's digest
+ * covers all the addresses in both (OpenBSD's carp_hmac_prepare_ctx). The scripts and the
+ * notify programs run once, from the IPv4 half, as they would for the one vhost.
+ */
+function splitByFamily(vhost: VhostConfig, six: { srcip6: IpAddress; mcast6: IpAddress }): VhostConfig[] {
+  const all = Object.freeze([...vhost.vips, ...vhost.excludedVips]);
+  const group = vhost.group ?? `${vhost.name} (dual-stack)`;
+  const half = (family: 4 | 6): VhostConfig => {
+    const of = (list: readonly VipAddress[]) => Object.freeze(list.filter((v) => v.address.family === family));
+    const base: VhostConfig = {
+      ...vhost,
+      vips: of(vhost.vips),
+      excludedVips: of(vhost.excludedVips),
+      peers: Object.freeze(vhost.peers.filter((p) => p.family === family)),
+      group,
+      digestVips: all,
+    };
+    if (family === 4) return Object.freeze(base);
+    return Object.freeze({
+      ...base,
+      name: `${vhost.name}-ipv6`,
+      srcip: six.srcip6,
+      mcast: six.mcast6,
+      upscript: undefined,
+      downscript: undefined,
+      notify: undefined,
+      stateNotify: Object.freeze({}),
+      keepalivedNotify: undefined,
+    });
+  };
+  return [half(4), half(6)];
 }
 
 /** keepalived's auth_pass limit: the 8 bytes of VRRPv2's auth data. */
@@ -738,7 +844,7 @@ function readAdvertInterval(raw: RawOptions, protocol: Protocol): number {
 }
 
 /** Every --peer: unicast addresses of other nodes, each once, none our own. */
-function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], srcip: string): IpAddress[] {
+function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], own: readonly (IpAddress | undefined)[]): IpAddress[] {
   const given = occurrences.some((o) => o.option.name === 'peer')
     ? allValues(occurrences, 'peer').map(({ value }) => value)
     : raw.given('peer')
@@ -746,9 +852,9 @@ function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], srcip: s
       : [];
   const peers: IpAddress[] = [];
   for (const text of given) {
-    const peer = parseIpv4(text);
+    const peer = parseIpAddress(text);
     if (peer === undefined || !isUnicastHost(peer)) throw invalidValue('--peer', expectsOf('peer'), text);
-    if (text === srcip) throw invalidValue('--peer', "another node's address, not our own --srcip", text);
+    if (own.some((o) => o !== undefined && sameAddress(o, peer))) throw invalidValue('--peer', "another node's address, not our own --srcip", text);
     if (peers.some((p) => sameAddress(p, peer))) throw new UsageError(`--peer ${text} is given twice`);
     peers.push(peer);
   }
@@ -756,10 +862,11 @@ function readPeers(raw: RawOptions, occurrences: readonly Occurrence[], srcip: s
 }
 
 /**
- * One --addr value: an IPv4 host address with an optional prefix, not the host's own, and
- * optionally keepalived's `dev IF` and `label LABEL` after it (virtual_ipaddress lines).
+ * One --addr value: an IPv4 or IPv6 host address with an optional prefix, and optionally
+ * keepalived's `dev IF` and `label LABEL` after it (virtual_ipaddress lines). IPv4's default
+ * prefix is /32 (ucarp's scripts), IPv6's /64 (the one an IPv6 subnet has).
  */
-function parseVip(addr: string, srcip: string, vhostInterface: string, system: SystemProbe, option = '--addr'): VipAddress {
+function parseVip(addr: string, vhostInterface: string, system: SystemProbe, option = '--addr'): VipAddress {
   const [cidr = '', ...rest] = addr.trim().split(/\s+/);
   let iface: string | undefined;
   let label: string | undefined;
@@ -772,17 +879,32 @@ function parseVip(addr: string, srcip: string, vhostInterface: string, system: S
     else label = value;
   }
   const [text = '', prefixText, ...extra] = cidr.split('/');
-  const address = parseIpv4(text);
+  const address = parseIpAddress(text);
+  if (address?.family === 6) {
+    const prefix6 = prefixText === undefined ? 64 : parseDecimalInteger(prefixText, 1, 128);
+    if (prefix6 === undefined || extra.length > 0) {
+      throw invalidValue(option, 'an IPv6 address with an optional /prefix of 1 to 128, like 2001:db8::50/64', addr);
+    }
+    if (!isUnicastHost(address) || isLinkLocal(address)) {
+      // A link-local VIP would not float: every interface has its own, in its own fe80::/64.
+      throw invalidValue(option, 'a global or unique-local IPv6 address (not ::, ::1, multicast or link-local fe80::/10)', addr);
+    }
+    if (label !== undefined) {
+      throw invalidValue(option, 'no "label" on an IPv6 address (Linux keeps labels for IPv4 only)', addr);
+    }
+    if (iface !== undefined && iface !== vhostInterface && (!isValidInterfaceName(iface) || system.interfaceIpv4Addresses(iface) === undefined)) {
+      throw invalidValue(option, `"dev" naming an existing network interface`, addr);
+    }
+    const own6 = iface !== undefined && iface !== vhostInterface ? iface : undefined;
+    return Object.freeze({ address, prefix: prefix6, ...(own6 !== undefined ? { interface: own6 } : {}) });
+  }
   const prefix = prefixText === undefined ? 32 : parseDecimalInteger(prefixText, 0, 32);
   if (address === undefined || prefix === undefined || extra.length > 0) {
-    throw invalidValue(option, 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24', addr);
+    throw invalidValue(option, 'an IPv4 address with an optional /prefix of 0 to 32, like 10.1.1.252/24 (or IPv6, like 2001:db8::50/64)', addr);
   }
   // 0.0.0.0/8, multicast and the reserved 240.0.0.0/4 can never be a host's address.
   if (!isUnicastHost(address)) {
     throw invalidValue(option, 'a unicast IPv4 address (first number 1 to 223)', addr);
-  }
-  if (text === srcip) {
-    throw invalidValue(option, "different from --srcip (the virtual address cannot be the host's own)", addr);
   }
   if (iface !== undefined && iface !== vhostInterface) {
     if (!isValidInterfaceName(iface) || system.interfaceIpv4Addresses(iface) === undefined) {

@@ -91,6 +91,8 @@ export interface CheckSnapshot {
 
 export interface LinkSnapshot {
   readonly interface: string;
+  /** 4 or 6: an interface with vhosts of both families has a link of each. */
+  readonly family: 4 | 6;
   readonly up: boolean;
   /** Packets dropped before they could be matched to a vhost of ours (bad TTL, other vhid, ...), by reason. */
   readonly drops: Readonly<Record<string, number>>;

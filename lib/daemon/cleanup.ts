@@ -17,6 +17,7 @@ import { acquireInstanceLock } from '../host/instance-lock.js';
 import type { HostLogger } from '../host/types.js';
 import { VipManager } from '../host/vip.js';
 import { formatVip } from '../net/address.js';
+import { lockOptions } from '../config.js';
 
 export interface CleanupOptions {
   log: HostLogger;
@@ -29,7 +30,7 @@ export async function runCleanup(config: Config, o: CleanupOptions): Promise<num
   let status = 0;
   for (const vhost of config.vhosts) {
     if (!vhost.manageVip) continue;
-    const lock = acquireInstanceLock({ interface: vhost.interface, vhid: vhost.vhid, ...(o.runDir !== undefined ? { runDir: o.runDir } : {}) });
+    const lock = acquireInstanceLock({ ...lockOptions(vhost), ...(o.runDir !== undefined ? { runDir: o.runDir } : {}) });
     if (!lock.ok) {
       // A live carpd runs this vhost (or the lock cannot be read): its addresses are its own.
       o.log.info(`${vhost.name}: left alone: ${lock.message}`);

@@ -2,12 +2,20 @@
  * The real HostPort of a vhost: `ip addr` for the VIPs, `arping` for gratuitous ARP, the
  * script runner. One VipManager per VIP; one script runner per vhost, so the scripts of two
  * vhosts never wait for each other while the up and down scripts of one never overlap.
+ *
+ * IPv6 VIPs go through `ip -6 ... nodad` one at a time (VipManager; the batcher is IPv4's), and
+ * are announced with unsolicited neighbour advertisements (lib/net/neighbour-advert.ts) where
+ * IPv4 ones get a gratuitous ARP.
  */
 import type { VhostConfig } from '../config.js';
 import { ScriptRunner, type ScriptKind, type ScriptOutcome } from '../host/scripts.js';
 import type { HostLogger } from '../host/types.js';
 import { VipManager } from '../host/vip.js';
 import { formatVip, type VipAddress } from '../net/address.js';
+import { errorText } from '../errors.js';
+import { openNeighbourAdvertSocket, sendUnsolicitedNeighbourAdvert } from '../net/neighbour-advert.js';
+import type { Ipv6Socket } from '../net/ipv6-socket.js';
+import { readInterfaceAddresses } from '../host/link-local.js';
 import type { HostPort, NotifyChannel } from './ports.js';
 import type { HostBatcher } from '../host/batch.js';
 import type { VipGuardian } from '../host/guardian.js';
@@ -69,7 +77,29 @@ export function createHostPort(
     const addresses = await batcher.listAddresses(iface(vip));
     return addresses?.some((a) => a.local === vip.address.text && a.prefixlen === vip.prefix);
   };
+  // One send-only ICMPv6 socket per interface, opened at the first announcement.
+  const naSockets = new Map<string, Ipv6Socket>();
+  const neighbourAdvert = async (vip: VipAddress): Promise<boolean> => {
+    const ifname = iface(vip);
+    try {
+      let socket = naSockets.get(ifname);
+      if (socket === undefined) {
+        socket = openNeighbourAdvertSocket(ifname);
+        naSockets.set(ifname, socket);
+      }
+      const { mac } = readInterfaceAddresses(ifname);
+      if (mac === undefined) throw new Error(`${ifname} is down or has no MAC`);
+      // From the VIP itself (it is on the interface: the host queue added it first), as
+      // keepalived sends them; Override set, so neighbours drop the old master's MAC.
+      await sendUnsolicitedNeighbourAdvert(socket, { target: vip.address.text, mac, source: vip.address.text });
+      return true;
+    } catch (error) {
+      log.error(`cannot send a neighbour advertisement for ${vip.address.text} on ${ifname}: ${errorText(error)}`);
+      return false;
+    }
+  };
   const removeVip = async (vip: VipAddress): Promise<boolean> => {
+    if (vip.address.family === 6) return manager(vip).remove();
     const outcome = await batcher.address('del', formatVip(vip), iface(vip));
     if (outcome === 'done') return true;
     if (outcome === 'failed' && (await present(vip)) === false) return true;
@@ -77,6 +107,7 @@ export function createHostPort(
   };
   return {
     async removeStale(vip) {
+      if (vip.address.family === 6) return manager(vip).removeStale();
       // One listing of the interface serves every vhost that asks in the same turn.
       const addresses = await batcher.listAddresses(iface(vip));
       if (addresses === undefined) return manager(vip).removeStale();
@@ -95,6 +126,7 @@ export function createHostPort(
     async addVip(vip) {
       // Told before the address goes up: a carpd killed during the `ip addr add` is covered.
       guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+      if (vip.address.family === 6) return manager(vip).add();
       const outcome = await batcher.address('add', formatVip(vip), iface(vip), label(vip));
       if (outcome === 'done') return true;
       if (outcome === 'failed' && (await present(vip)) === true) return true;
@@ -106,7 +138,7 @@ export function createHostPort(
       if (removed) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
       return removed;
     },
-    garp: (vip) => batcher.garp(iface(vip), vip.address.text, garpCancel.signal),
+    garp: (vip) => (vip.address.family === 6 ? neighbourAdvert(vip) : batcher.garp(iface(vip), vip.address.text, garpCancel.signal)),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
     notify: (script, args, env, channel = 'notify') => notifier(channel).request('notify', script, args, env),
     scriptsIdle: async () => {
@@ -119,6 +151,8 @@ export function createHostPort(
     close: async () => {
       // Any arping still lingering has long sent its frame; the VIP is gone now anyway.
       garpCancel.abort();
+      for (const socket of naSockets.values()) socket.close();
+      naSockets.clear();
     },
   };
 }

@@ -6,18 +6,29 @@
  *
  * The socket and the carrier monitor come through factories, so the simulation runs this class
  * on an in-memory segment.
+ *
+ * A link carries one family: an interface with IPv4 and IPv6 vhosts has two links, each with its
+ * own socket (a raw IPv4 socket that sees whole datagrams, a raw IPv6 one that sees payloads
+ * and the addresses and hop limit beside them), the same demultiplexer and the same vhosts' view.
  */
 import { errorText } from '../errors.js';
 import type { Logger, RateLimitedLog } from '../log.js';
-import { checkLinkPacket, DropCounters, type LinkInputContext } from '../protocol/checks.js';
+import { addressKey, type IpAddress } from '../net/address.js';
+import { checkLinkPacket, checkLinkPacket6, DropCounters, type Ipv6Datagram, type LinkCheckResult, type LinkInputContext } from '../protocol/checks.js';
 import { intToIpv4, IPV4_MIN_HEADER_LENGTH } from '../protocol/ipv4.js';
 import type { AdvertPort, TimerPort } from './ports.js';
 import { QUIET_DROPS, type VirtualHost } from './vhost.js';
 
 export interface LinkSocket {
-  send(datagram: Buffer, to: string): Promise<void>;
+  /** IPv4: a whole datagram. IPv6: the payload, from `src` when given (else the kernel's pick). */
+  send(datagram: Buffer, to: string, src?: string): Promise<void>;
   join(group: string): void;
   close(): void;
+  /**
+   * IPv6: the interface's link-local address, the adverts' source when the vhost names none;
+   * undefined while the interface has none (down, or still in duplicate address detection).
+   */
+  source?(): IpAddress | undefined;
 }
 
 export interface SocketOptions {
@@ -29,8 +40,16 @@ export interface SocketOptions {
   readonly onError: (error: Error) => void;
 }
 
+export interface Socket6Options {
+  readonly interface: string;
+  readonly groups: readonly string[];
+  readonly onPacket: (datagram: Ipv6Datagram) => void;
+  readonly onError: (error: Error) => void;
+}
+
 /** Opens the raw socket; throws with the system's message when it cannot. */
 export type OpenSocket = (o: SocketOptions) => LinkSocket;
+export type OpenSocket6 = (o: Socket6Options) => LinkSocket;
 
 /** What the link needs of a carrier monitor (lib/host/link-monitor.ts in the daemon). */
 export interface CarrierMonitor {
@@ -44,6 +63,8 @@ export interface CarrierMonitor {
 
 export interface LinkDeps {
   readonly openSocket: OpenSocket;
+  /** The IPv6 socket, for a link of IPv6 vhosts. */
+  readonly openSocket6?: OpenSocket6;
   /** Undefined when no vhost on the link follows the carrier (all --ignoreifstate), or in tests. */
   readonly createMonitor?: () => CarrierMonitor;
   readonly timers: TimerPort;
@@ -89,7 +110,14 @@ export class Link {
   constructor(
     readonly name: string,
     private readonly deps: LinkDeps,
+    /** The family of every vhost on this link and of its socket. */
+    readonly family: 4 | 6 = 4,
   ) {}
+
+  /** "CARP socket" or "IPv6 CARP socket", for the log. */
+  private get socketName(): string {
+    return this.family === 6 ? 'IPv6 CARP socket' : 'CARP socket';
+  }
 
   get vhosts(): readonly VirtualHost[] {
     return [...this.byVhid.values()];
@@ -124,7 +152,11 @@ export class Link {
   advertPort(): () => AdvertPort | undefined {
     return () => {
       const socket = this.socket;
-      return socket === undefined ? undefined : { send: (datagram, to) => socket.send(datagram, to) };
+      if (socket === undefined) return undefined;
+      return {
+        send: (datagram, to, src) => socket.send(datagram, to, src),
+        ...(socket.source !== undefined ? { source: () => socket.source!() } : {}),
+      };
     };
   }
 
@@ -141,7 +173,7 @@ export class Link {
       monitor.on('replaced', (ifindex) => {
         this.socket?.close();
         this.socket = undefined;
-        this.deps.log.warn(`${this.name} was re-created (index ${ifindex}): the CARP socket will be reopened`);
+        this.deps.log.warn(`${this.name} was re-created (index ${ifindex}): the ${this.socketName} will be reopened`);
       });
       monitor.on('error', (error) => this.deps.log.error(`link monitor: ${errorText(error)}`));
       await monitor.start();
@@ -164,7 +196,7 @@ export class Link {
         });
         return;
       }
-      this.deps.log.warn(`CARP socket reopened on ${this.name}`);
+      this.deps.log.warn(`${this.socketName} reopened on ${this.name}`);
     }
     for (const vhost of this.byVhid.values()) {
       if (!vhost.config.ignoreIfState) vhost.dispatch({ type: 'link', up });
@@ -179,13 +211,29 @@ export class Link {
   /** One received datagram. Nothing a packet carries may escape this handler. */
   receive(datagram: Buffer): void {
     try {
-      const result = checkLinkPacket(datagram, this.linkContext);
+      this.deliver(checkLinkPacket(datagram, this.linkContext), () => datagramSource(datagram));
+    } catch (error) {
+      this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
+    }
+  }
+
+  /** One datagram from the IPv6 socket: its payload, with the addresses and hop limit beside it. */
+  receive6(datagram: Ipv6Datagram): void {
+    try {
+      this.deliver(checkLinkPacket6(datagram, this.linkContext), () => datagram.src);
+    } catch (error) {
+      this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
+    }
+  }
+
+  private deliver(result: LinkCheckResult, source: () => string | undefined): void {
+    {
       if (!result.ok) {
         this.drops.increment(result.reason);
         if (QUIET_DROPS.has(result.reason)) {
           this.deps.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
         } else {
-          this.deps.limited.drop(result.reason, datagramSource(datagram), result.detail);
+          this.deps.limited.drop(result.reason, source(), result.detail);
         }
         return;
       }
@@ -198,8 +246,6 @@ export class Link {
         return;
       }
       vhost.receive(result);
-    } catch (error) {
-      this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
   }
 
@@ -215,9 +261,12 @@ export class Link {
     this.socket = undefined;
   }
 
-  private isOwn(src: number): boolean {
-    for (const vhost of this.byVhid.values()) if (vhost.config.srcip.int === src) return true;
-    return false;
+  private isOwn(src: number | bigint): boolean {
+    for (const vhost of this.byVhid.values()) if (addressKey(vhost.config.srcip) === src) return true;
+    // IPv6 multicast loopback is off, but a second socket of ours on the link (another carpd
+    // in this namespace) would still be heard: its source is this link-local address.
+    const own = this.socket?.source?.();
+    return own !== undefined && addressKey(own) === src;
   }
 
   /**
@@ -248,25 +297,31 @@ export class Link {
     const first = vhosts[0];
     if (first === undefined) return false;
     const groups = [...new Set(vhosts.map((v) => v.config.mcast.text))];
+    const onError = (error: Error): void => {
+      // raw-socket closes a socket after an error: without it we can neither hear nor
+      // advertise, so give the VIPs up and exit non-zero (a supervisor restarts us).
+      this.deps.log.error(`${this.socketName} error on ${this.name}: ${errorText(error)}`);
+      this.deps.onFatal('socket failure');
+    };
     try {
+      if (this.family === 6) {
+        if (this.deps.openSocket6 === undefined) throw new Error('IPv6 is not available here');
+        this.socket = this.deps.openSocket6({ interface: this.name, groups, onPacket: (datagram) => this.receive6(datagram), onError });
+        return true;
+      }
       this.socket = this.deps.openSocket({
         interface: this.name,
         srcip: first.config.srcip.text,
         groups,
         onPacket: (datagram) => this.receive(datagram),
-        onError: (error) => {
-          // raw-socket closes a socket after an error: without it we can neither hear nor
-          // advertise, so give the VIPs up and exit non-zero (a supervisor restarts us).
-          this.deps.log.error(`CARP socket error on ${this.name}: ${errorText(error)}`);
-          this.deps.onFatal('socket failure');
-        },
+        onError,
       });
       return true;
     } catch (error) {
       const hint = /not permitted|EPERM|EACCES/i.test(errorText(error))
         ? ' (carpd needs root, or CAP_NET_RAW and CAP_NET_ADMIN)'
         : '';
-      report(`cannot open the CARP socket on ${this.name}: ${errorText(error)}${hint}`);
+      report(`cannot open the ${this.socketName} on ${this.name}: ${errorText(error)}${hint}`);
       return false;
     }
   }

@@ -3,7 +3,7 @@
  * the raw socket; the in-memory simulation (test/helpers/sim.ts) plugs in a manual clock and a
  * simulated segment, and so runs the very same VirtualHost, Link and group wiring.
  */
-import type { VipAddress } from '../net/address.js';
+import type { IpAddress, VipAddress } from '../net/address.js';
 import type { ScriptKind } from '../host/scripts.js';
 
 /** Which notify runner: carpd's --notify, keepalived's notify_<state>, keepalived's notify. */
@@ -49,5 +49,8 @@ export interface HostPort {
 
 /** Where a vhost's adverts go: its link's socket, to the group or (unicast) to each peer. */
 export interface AdvertPort {
-  send(datagram: Buffer, to: string): Promise<void>;
+  /** IPv6: `src` is the source to send from (the payload's VRRPv3 checksum covers it). */
+  send(datagram: Buffer, to: string, src?: string): Promise<void>;
+  /** IPv6: the interface's link-local address (undefined while it has none). */
+  source?(): IpAddress | undefined;
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { sameVhostConfig, type Config, type VhostConfig } from '../config.js';
+import { linkKey, lockKey, lockOptions, sameVhostConfig, vhostFamily, type Config, type VhostConfig } from '../config.js';
 import type { ControlTarget, DaemonSnapshot, ReloadResult } from '../control/types.js';
 import { errorText } from '../errors.js';
 import { HostBatcher } from '../host/batch.js';
@@ -23,10 +23,13 @@ import { openSyslog } from '../host/syslog.js';
 import { RateLimitedLog, SinkLogger, stderrSink, type Logger } from '../log.js';
 import type { LimiterTimers } from '../log/limiter.js';
 import { CarpTransport } from '../net/transport.js';
+import { Ipv6Socket } from '../net/ipv6-socket.js';
+import { LinkLocalSource } from '../host/link-local.js';
+import { IPPROTO_CARP } from '../protocol/constants.js';
 import type { Clock } from '../state/clock.js';
 import { GroupWiring } from './groups.js';
 import { createHostPort } from './host.js';
-import { Link, type OpenSocket } from './link.js';
+import { Link, type OpenSocket, type OpenSocket6 } from './link.js';
 import { realTimers } from './ports.js';
 import { VirtualHost } from './vhost.js';
 
@@ -79,6 +82,30 @@ const openRawSocket: OpenSocket = (o) => {
   transport.on('packet', o.onPacket);
   transport.on('error', o.onError);
   return transport;
+};
+
+/**
+ * The IPv6 socket of a link (lib/net/ipv6-socket.ts, carpd's addon): protocol 112, hop limit
+ * 255, the groups joined on the interface; the adverts leave from the link-local address
+ * LinkLocalSource finds, unless the vhost names its own --srcip.
+ */
+const openIpv6Socket: OpenSocket6 = (o) => {
+  const socket = new Ipv6Socket({ interface: o.interface, protocol: IPPROTO_CARP });
+  try {
+    for (const group of o.groups) socket.join(group);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  socket.on('packet', o.onPacket);
+  socket.on('error', o.onError);
+  const linkLocal = new LinkLocalSource(o.interface);
+  return {
+    send: (payload, to, src) => socket.send(payload, to, src),
+    join: (group) => socket.join(group),
+    close: () => socket.close(),
+    source: () => linkLocal.current(),
+  };
 };
 
 class Daemon implements ControlTarget {
@@ -196,7 +223,7 @@ class Daemon implements ControlTarget {
         log,
         this.batcher,
         (kind, outcome) => vhost?.recordScript(kind, outcome),
-        { guardian: this.guardian, lockPath: instanceLockPath({ interface: config.interface, vhid: config.vhid }) },
+        { guardian: this.guardian, lockPath: instanceLockPath(lockOptions(config)) },
         this.config.process.scriptUser,
       ),
       adverts: link.advertPort(),
@@ -220,19 +247,25 @@ class Daemon implements ControlTarget {
   }
 
   private linkFor(config: VhostConfig): Link {
-    let link = this.links.get(config.interface);
+    const key = linkKey(config);
+    let link = this.links.get(key);
     if (link === undefined) {
       const iface = config.interface;
-      const followsCarrier = this.config.vhosts.some((v) => v.interface === iface && !v.ignoreIfState);
-      link = new Link(iface, {
+      const followsCarrier = this.config.vhosts.some((v) => linkKey(v) === key && !v.ignoreIfState);
+      link = new Link(
+        iface,
+        {
         openSocket: openRawSocket,
+        openSocket6: openIpv6Socket,
         ...(followsCarrier ? { createMonitor: () => new LinkMonitor({ interface: iface, log: this.logger }) } : {}),
         timers: realTimers,
         log: this.logger,
         limited: this.limited,
         onFatal: (reason) => void this.shutdown(reason, 1),
-      });
-      this.links.set(iface, link);
+        },
+        vhostFamily(config),
+      );
+      this.links.set(key, link);
     }
     return link;
   }
@@ -241,7 +274,7 @@ class Daemon implements ControlTarget {
   private lockAll(vhosts: readonly VirtualHost[]): string | undefined {
     const taken: VirtualHost[] = [];
     for (const vhost of vhosts) {
-      const lock = acquireInstanceLock({ interface: vhost.config.interface, vhid: vhost.config.vhid });
+      const lock = acquireInstanceLock(lockOptions(vhost.config));
       if (!lock.ok) {
         for (const t of taken) this.unlock(t);
         return lock.message;
@@ -264,7 +297,7 @@ class Daemon implements ControlTarget {
   private async startUp(vhosts: readonly VirtualHost[]): Promise<number | undefined> {
     for (const vhost of vhosts) {
       this.vhosts.set(vhost.name, vhost);
-      this.links.get(vhost.config.interface)!.attach(vhost);
+      this.links.get(linkKey(vhost.config))!.attach(vhost);
       this.groups.add(vhost);
     }
     await inBatches(vhosts, STALE_SCAN_CONCURRENCY, (vhost) => vhost.removeStaleVips());
@@ -281,7 +314,7 @@ class Daemon implements ControlTarget {
 
   private startVhost(vhost: VirtualHost): void {
     const c = vhost.config;
-    const link = this.links.get(c.interface)!;
+    const link = this.links.get(linkKey(c))!;
     const vips = c.vips.map((v) => v.address.text).join(', ');
     // VRRP names its id and timing its own way; CARP's line is ucarp's as before.
     const vrrp = c.protocol !== 'carp';
@@ -362,7 +395,7 @@ class Daemon implements ControlTarget {
     }
     process.on('SIGUSR1', () => {
       for (const vhost of this.vhosts.values()) {
-        const line = vhost.statusLine(this.links.get(vhost.config.interface)?.dropSnapshot());
+        const line = vhost.statusLine(this.links.get(linkKey(vhost.config))?.dropSnapshot());
         this.logger.info(this.config.process.sectioned ? `[${vhost.name}] ${line}` : line);
       }
     });
@@ -386,7 +419,7 @@ class Daemon implements ControlTarget {
       configFile: this.config.process.configFile ?? null,
       startedAt: this.startedAt,
       vhosts: [...this.vhosts.values()].map((v) => v.snapshot(this.health.tracksOf(v))),
-      links: [...this.links.values()].map((link) => ({ interface: link.name, up: link.up, drops: { ...link.dropSnapshot() } })),
+      links: [...this.links.values()].map((link) => ({ interface: link.name, family: link.family, up: link.up, drops: { ...link.dropSnapshot() } })),
       checks: this.health.checkSnapshots(),
     };
   }
@@ -431,11 +464,11 @@ class Daemon implements ControlTarget {
 
     // Locks for the new vhosts first: if one is held by another carpd, nothing changes. A vhid
     // moving from a removed vhost to an added one is ours already.
-    const freed = new Set(removed.map((v) => `${v.config.interface}/${v.config.vhid}`));
+    const freed = new Set(removed.map((v) => lockKey(v.config)));
     const newLocks: Array<() => void> = [];
     for (const c of added) {
-      if (freed.has(`${c.interface}/${c.vhid}`)) continue;
-      const lock = acquireInstanceLock({ interface: c.interface, vhid: c.vhid });
+      if (freed.has(lockKey(c))) continue;
+      const lock = acquireInstanceLock(lockOptions(c));
       if (!lock.ok) {
         for (const release of newLocks) release();
         return { ok: false, message: `reload refused, nothing changed: ${lock.message}` };
@@ -447,13 +480,14 @@ class Daemon implements ControlTarget {
     // interface whose socket cannot be opened refuses the reload before anything has changed.
     const previous = this.config;
     this.config = next;
-    const newInterfaces = [...new Set(added.map((c) => c.interface))].filter((iface) => !this.links.has(iface));
+    const newLinks = [...new Set(added.map(linkKey))].filter((key) => !this.links.has(key));
     const fresh = added.map((c) => this.createVhost(c));
-    for (const iface of newInterfaces) {
-      const link = this.links.get(iface)!;
-      for (const vhost of fresh) if (vhost.config.interface === iface) link.attach(vhost);
+    for (const key of newLinks) {
+      const link = this.links.get(key)!;
+      const iface = link.name;
+      for (const vhost of fresh) if (linkKey(vhost.config) === key) link.attach(vhost);
       if (!(await link.start())) {
-        for (const other of newInterfaces) {
+        for (const other of newLinks) {
           this.links.get(other)?.close();
           this.links.delete(other);
         }
@@ -462,18 +496,18 @@ class Daemon implements ControlTarget {
         return { ok: false, message: `reload refused, nothing changed: cannot open the CARP socket on ${iface}` };
       }
     }
-    const reused = (v: VirtualHost) => added.some((c) => c.interface === v.config.interface && c.vhid === v.config.vhid);
+    const reused = (v: VirtualHost) => added.some((c) => lockKey(c) === lockKey(v.config));
     await Promise.all(removed.map((v) => this.retire(v, !reused(v))));
     for (const vhost of fresh) {
       this.vhosts.set(vhost.name, vhost);
       // On an existing link only now, after the vhost it replaces (same vhid) has gone.
-      if (!newInterfaces.includes(vhost.config.interface)) this.links.get(vhost.config.interface)!.attach(vhost);
+      if (!newLinks.includes(linkKey(vhost.config))) this.links.get(linkKey(vhost.config))!.attach(vhost);
       this.groups.add(vhost);
     }
     // The new vhosts' locks: the ones acquired above, or the retired vhosts' (kept, not released).
     let lockIndex = 0;
     for (const vhost of fresh) {
-      const key = `${vhost.config.interface}/${vhost.config.vhid}`;
+      const key = lockKey(vhost.config);
       const inherited = this.inheritedLocks.get(key);
       if (inherited !== undefined) {
         this.locks.set(vhost, inherited);
@@ -509,13 +543,13 @@ class Daemon implements ControlTarget {
     await this.health.unfollow(vhost);
     await vhost.shutdown();
     await vhost.drain();
-    this.links.get(vhost.config.interface)?.detach(vhost);
+    this.links.get(linkKey(vhost.config))?.detach(vhost);
     this.vhostLimited.get(vhost)?.flush();
     const release = this.locks.get(vhost);
     this.locks.delete(vhost);
     if (release === undefined) return;
     if (releaseLock) release();
-    else this.inheritedLocks.set(`${vhost.config.interface}/${vhost.config.vhid}`, release);
+    else this.inheritedLocks.set(lockKey(vhost.config), release);
   }
 
   // ---- shutdown -------------------------------------------------------------------------

@@ -4,12 +4,12 @@
  * the effects its machine returns. It decides nothing about the election; everything it touches
  * outside itself goes through ports (lib/daemon/ports.ts), so the simulation runs this code too.
  */
-import type { VhostConfig } from '../config.js';
+import { sourceFromLink, vhostFamily, type VhostConfig } from '../config.js';
 import type { TrackSnapshot, TransitionRecord, VhostSnapshot, VhostState } from '../control/types.js';
 import { errorText } from '../errors.js';
 import type { ScriptKind, ScriptOutcome } from '../host/scripts.js';
 import type { Logger, RateLimitedLog } from '../log.js';
-import { formatVip, type VipAddress } from '../net/address.js';
+import { addressKey, formatVip, type IpAddress, type VipAddress } from '../net/address.js';
 import { DROP_REASONS, DropCounters, type DropReason, type LinkAccepted } from '../protocol/checks.js';
 import { AdvertCounter } from '../protocol/counter.js';
 import { ReplayGuard, senderIdOfIpv4, TimedCounter } from '../protocol/replay.js';
@@ -84,13 +84,18 @@ export class VirtualHost {
   ) {
     this.since = ports.wallClock();
     this.counter = new AdvertCounter(ports.randomCounter());
-    this.replay = config.replayProtect ? { counter: new TimedCounter(senderIdOfIpv4(config.srcip.int)), guard: new ReplayGuard() } : undefined;
+    this.replay = config.replayProtect ? { counter: new TimedCounter(senderIdOfIpv4(addressKey(config.srcip))), guard: new ReplayGuard() } : undefined;
     this.rules =
       config.protocol === 'carp'
         ? carpRules({ advbase: config.advbase, advskew: config.advskew, deadratio: config.deadratio })
         : vrrpRules({ version: config.protocol === 'vrrp3' ? 3 : 2, priority: config.priority, intervalCs: config.advertIntCs });
+    // Read at each tie-break: an IPv6 vhost's source is the link-local address its link finds.
+    const source = (): number | bigint => addressKey(this.source() ?? config.srcip);
     this.machine = new CarpMachine(
       {
+        get srcAddress() {
+          return source();
+        },
         rules: this.rules,
         preempt: config.preempt,
         initialMaster: config.initialMaster,
@@ -98,11 +103,10 @@ export class VirtualHost {
         downScriptOnExit: config.shutdown,
         preemptDelayMs: config.preemptDelayMs,
         ...(config.garpDelayMs !== undefined ? { delayedGarpMs: config.garpDelayMs } : {}),
-        srcAddress: config.srcip.int,
       },
       ports.clock,
     );
-    this.wire = vhostWire(config);
+    this.wire = vhostWire({ ...config, family: vhostFamily(config) });
     this.hostVips = Object.freeze([...config.vips, ...config.excludedVips]);
   }
 
@@ -337,15 +341,32 @@ export class VirtualHost {
     });
   }
 
+  /**
+   * Where our adverts come from: --srcip, or for an IPv6 vhost without one the link-local
+   * address of its interface (undefined while there is none).
+   */
+  private source(): IpAddress | undefined {
+    const c = this.config;
+    if (!sourceFromLink(c)) return c.srcip;
+    return this.ports.adverts()?.source?.();
+  }
+
   private async sendAdvert(claim: Claim): Promise<void> {
     const c = this.config;
     const adverts = this.ports.adverts();
     if (adverts === undefined) return;
+    const src = this.source();
+    if (src === undefined) {
+      this.sendErrors++;
+      this.ports.limited.warn('send-error', `cannot send advert on ${c.interface}: it has no IPv6 link-local address (yet)`);
+      return;
+    }
     const counter = this.replay?.counter.next(this.ports.wallClock()) ?? this.counter.next();
     // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
     const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
     try {
-      await Promise.all(destinations.map((dst) => adverts.send(this.wire.encode(claim, dst, this.ports.randomIpId(), counter), dst.text)));
+      const from = src.family === 6 ? src.text : undefined;
+      await Promise.all(destinations.map((dst) => adverts.send(this.wire.encode(claim, dst, this.ports.randomIpId(), counter, src), dst.text, from)));
       this.advertsSent++;
       if (this.ports.debug === true) this.ports.log.debug(`advert sent: ${this.rules.describe(claim)}${c.protocol === 'carp' ? ` counter ${counter}` : ''}`);
     } catch (error) {
@@ -429,10 +450,10 @@ export class VirtualHost {
       interface: c.interface,
       vhid: c.vhid,
       vips: c.vips.map(formatVip),
-      srcip: c.srcip.text,
+      srcip: this.source()?.text ?? c.srcip.text,
       state: s.state,
       since: new Date(this.since).toISOString(),
-      master: s.state === 'MASTER' ? c.srcip.text : (s.lastMaster ?? null),
+      master: s.state === 'MASTER' ? (this.source()?.text ?? c.srcip.text) : (s.lastMaster ?? null),
       lastTransition: this.lastTransition,
       group: c.group ?? null,
       linkUp: s.linkUp,

@@ -16,6 +16,11 @@ import { checkInteger, checkInterfaceName } from './validate.js';
 export interface InstanceLockOptions {
   interface: string;
   vhid: number;
+  /**
+   * 6: the IPv6 vhost of that vhid (`...-vhid<vhid>-ipv6.pid`): the IPv4 and IPv6 halves of a
+   * dual-stack vhost share the vhid and each is locked on its own. Default 4.
+   */
+  family?: 4 | 6;
   /** Default /run/carpd; tests pass a directory of their own. */
   runDir?: string;
   /** Default: our namespace (currentNetnsId()); tests pass the namespace they run commands in. */
@@ -30,7 +35,8 @@ export type InstanceLock = { ok: true; release(): void } | { ok: false; message:
  * if /proc is not mounted (currentNetnsId).
  */
 export function instanceLockPath(o: InstanceLockOptions): string {
-  return join(o.runDir ?? DEFAULT_RUN_DIR, `${o.netnsId ?? currentNetnsId()}-${o.interface}-vhid${o.vhid}.pid`);
+  const family = o.family === 6 ? '-ipv6' : '';
+  return join(o.runDir ?? DEFAULT_RUN_DIR, `${o.netnsId ?? currentNetnsId()}-${o.interface}-vhid${o.vhid}${family}.pid`);
 }
 
 export function acquireInstanceLock(o: InstanceLockOptions): InstanceLock {

@@ -1,24 +1,28 @@
 import { describeFailure, formatCommand, oneLine, runCommand, type CommandResult } from './command.js';
 import { labelProblem } from '../net/names.js';
 import type { HostLogger } from './types.js';
-import { checkCommandPrefix, checkInteger, checkInterfaceName, checkIpv4 } from './validate.js';
+import { checkCommandPrefix, checkInteger, checkInterfaceName } from './validate.js';
+import { parseIpAddress } from '../net/address.js';
 
 /**
- * The virtual address on the interface, through `ip -4 addr`. Every operation is idempotent —
+ * The virtual address on the interface, through `ip -4 addr` (IPv6: `ip -6 addr`). Every operation is idempotent —
  * adding an address that is there and removing one that is not are successes — because the
  * state machine may ask twice (a shutdown right after a step-down) and a crashed run may have
  * left the address behind. Failures are one log line with ip's own message and a `false`
  * return; nothing here throws at run time.
  *
- * Plain `ip addr add`: no `nodad` (IPv4 has no duplicate address detection), no
- * `noprefixroute` or lifetimes — the address behaves like one an operator added by hand, which
- * is what ucarp's vip-up script does.
+ * Plain `ip addr add`: no `noprefixroute` or lifetimes — the address behaves like one an
+ * operator added by hand, which is what ucarp's vip-up script does. IPv6 adds `nodad`: with
+ * duplicate address detection the new master could not use (or announce) the VIP for a
+ * second or more after taking over, and the old master's copy is what DAD would find during a
+ * hand-over anyway; the election already decided who holds it (keepalived adds it nodad too).
+ * IPv6 addresses carry no label (the kernel keeps labels for IPv4 only).
  */
 
 export interface VipManagerOptions {
   interface: string;
   vip: string;
-  /** Prefix length of the VIP, 0..32 (ucarp's scripts usually add a /32 or the subnet's). */
+  /** Prefix length of the VIP, 0..32, IPv6 0..128 (ucarp's scripts usually add a /32 or the subnet's). */
   prefix: number;
   /** `label` for `ip addr add`, e.g. "eth0:ucarp" so `ifconfig`-era tools show an alias. */
   label?: string;
@@ -50,18 +54,27 @@ export class VipManager {
   private readonly log: HostLogger;
   private readonly commandPrefix: readonly string[] | undefined;
   private readonly timeoutMs: number;
+  /** '-4' or '-6', for every `ip` call. */
+  private readonly familyFlag: '-4' | '-6';
+  /** The family as `ip -j` names it. */
+  private readonly familyName: 'inet' | 'inet6';
 
   constructor(o: VipManagerOptions) {
     checkInterfaceName('interface', o.interface);
-    checkIpv4('vip', o.vip);
-    checkInteger('prefix', o.prefix, 0, 32);
+    const address = parseIpAddress(o.vip);
+    if (address === undefined) throw new TypeError(`vip must be an IPv4 or IPv6 address, got ${JSON.stringify(o.vip)}`);
+    // `ip -j` prints IPv6 in RFC 5952 form; comparing against the same form finds the address.
+    if (address.text !== o.vip) throw new TypeError(`vip must be written as ${address.text}, got ${JSON.stringify(o.vip)}`);
+    checkInteger('prefix', o.prefix, 0, address.family === 6 ? 128 : 32);
     if (o.label !== undefined) checkLabel(o.label, o.interface);
+    this.familyFlag = address.family === 6 ? '-6' : '-4';
+    this.familyName = address.family === 6 ? 'inet6' : 'inet';
     checkCommandPrefix('commandPrefix', o.commandPrefix);
     if (o.timeoutMs !== undefined) checkInteger('timeoutMs', o.timeoutMs, 1, 600_000);
     this.ifname = o.interface;
     this.vip = o.vip;
     this.prefixLength = o.prefix;
-    this.label = o.label;
+    this.label = address.family === 6 ? undefined : o.label;
     this.log = o.log;
     this.commandPrefix = o.commandPrefix;
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -73,8 +86,9 @@ export class VipManager {
 
   /** Adds vip/prefix. true when the address is on the interface afterwards. */
   async add(): Promise<boolean> {
-    const args = ['-4', 'addr', 'add', this.cidr, 'dev', this.ifname];
+    const args = [this.familyFlag, 'addr', 'add', this.cidr, 'dev', this.ifname];
     if (this.label !== undefined) args.push('label', this.label);
+    if (this.familyFlag === '-6') args.push('nodad');
     const result = await this.ip(args);
     if (!result.failed) {
       this.log.debug(`added ${this.cidr} to ${this.ifname}`);
@@ -94,7 +108,7 @@ export class VipManager {
 
   /** Removes vip/prefix (that prefix only; see removeStale). true when it is gone afterwards. */
   async remove(): Promise<boolean> {
-    const args = ['-4', 'addr', 'del', this.cidr, 'dev', this.ifname];
+    const args = [this.familyFlag, 'addr', 'del', this.cidr, 'dev', this.ifname];
     const result = await this.ip(args);
     if (!result.failed) {
       this.log.debug(`removed ${this.cidr} from ${this.ifname}`);
@@ -121,7 +135,7 @@ export class VipManager {
     if (prefixes === undefined) return 0;
     let removed = 0;
     for (const prefixlen of prefixes) {
-      const args = ['-4', 'addr', 'del', `${this.vip}/${prefixlen}`, 'dev', this.ifname];
+      const args = [this.familyFlag, 'addr', 'del', `${this.vip}/${prefixlen}`, 'dev', this.ifname];
       const result = await this.ip(args);
       if (!result.failed) {
         removed++;
@@ -152,7 +166,7 @@ export class VipManager {
    * double-checks a failed add/del: that failure gets the one log line.
    */
   private async vipPrefixes(quiet = false): Promise<number[] | undefined> {
-    const args = ['-j', '-4', 'addr', 'show', 'dev', this.ifname];
+    const args = ['-j', this.familyFlag, 'addr', 'show', 'dev', this.ifname];
     const result = await this.ip(args);
     if (result.failed) {
       if (!quiet) this.logFailure('cannot list addresses', args, result);
@@ -163,7 +177,7 @@ export class VipManager {
       const prefixes: number[] = [];
       for (const link of links) {
         for (const addr of link.addr_info ?? []) {
-          if (addr.family === 'inet' && addr.local === this.vip && typeof addr.prefixlen === 'number') {
+          if (addr.family === this.familyName && addr.local === this.vip && typeof addr.prefixlen === 'number') {
             prefixes.push(addr.prefixlen);
           }
         }

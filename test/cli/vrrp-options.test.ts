@@ -186,7 +186,7 @@ describe('--peer', () => {
   });
 
   it.each(['224.0.0.18', '0.0.0.1', '255.255.255.255', '10.1.1', 'node-b'])('refuses %j', (value) => {
-    expect(errorOf([...VRRP2, `--peer=${value}`])).toBe(`--peer must be a unicast IPv4 address of another node, not our own, got ${JSON.stringify(value)}`);
+    expect(errorOf([...VRRP2, `--peer=${value}`])).toBe(`--peer must be a unicast IPv4 or IPv6 address of another node, not our own, got ${JSON.stringify(value)}`);
   });
 });
 

@@ -77,7 +77,7 @@ describe('carpd status', () => {
       configFile: null,
       startedAt: '2025-03-01T08:00:00.000Z',
       vhosts: [vhostSnapshot({ name: 'eth1-vhid20', interface: 'eth1', vhid: 20, state: 'BACKUP', master: '198.18.1.2' })],
-      links: [{ interface: 'eth1', up: true, drops: {} }],
+      links: [{ interface: 'eth1', family: 4, up: true, drops: {} }],
     });
     await daemon(new FakeTarget(first));
     await daemon(new FakeTarget(second));

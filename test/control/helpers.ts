@@ -45,7 +45,7 @@ export function daemonSnapshot(overrides: Partial<DaemonSnapshot> = {}): DaemonS
     configFile: '/etc/carpd/carpd.conf',
     startedAt: '2025-03-01T09:59:56.000Z',
     vhosts: [vhostSnapshot()],
-    links: [{ interface: 'eth0', up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } }],
+    links: [{ interface: 'eth0', family: 4, up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } }],
     checks: [],
     ...overrides,
   };

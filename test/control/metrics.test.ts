@@ -28,8 +28,8 @@ describe('startMetricsServer', () => {
           vhostSnapshot({ name: 'db', interface: 'eth1', vhid: 20, state: 'BACKUP', transitions: { 'INIT->BACKUP': 1 } }),
         ],
         links: [
-          { interface: 'eth0', up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } },
-          { interface: 'eth1', up: false, drops: {} },
+          { interface: 'eth0', family: 4, up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } },
+          { interface: 'eth1', family: 4, up: false, drops: {} },
         ],
       }),
     );

@@ -84,7 +84,7 @@ describe('VipManager in a network namespace', () => {
 
   it('rejects bad options with one message naming the option', () => {
     const log = new RecordingLogger();
-    expect(() => manager(log, { vip: '198.18.0.256' })).toThrow('vip must be a dotted-quad IPv4 address, got "198.18.0.256"');
+    expect(() => manager(log, { vip: '198.18.0.256' })).toThrow('vip must be an IPv4 or IPv6 address, got "198.18.0.256"');
     expect(() => manager(log, { prefix: 33 })).toThrow('prefix must be an integer from 0 to 32, got 33');
     expect(() => manager(log, { interface: 'eth0; rm -rf /' })).toThrow(/^interface must be a network interface name/);
   });
