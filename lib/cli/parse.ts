@@ -587,6 +587,12 @@ function buildVhostConfig(
   if (!has6 && excludedVips.some((v) => v.address.family === 6)) {
     throw new UsageError('--addr-excluded: an IPv6 address needs an IPv6 --addr beside it (it moves with the IPv6 adverts)');
   }
+  // keepalived lists a link-local VIP first, as RFC 5798 5.2.9 asks of VRRPv3; ip_carp.c leaves
+  // link-local addresses out of the digest, so a CARP one would not be what the peer checks.
+  const linkLocalVip = [...vips, ...excludedVips].find((v) => isLinkLocal(v.address));
+  if (linkLocalVip !== undefined && protocol === 'carp') {
+    throw invalidValue('--addr', 'a global or unique-local IPv6 address for CARP (link-local fe80::/10 addresses are for VRRPv3)', linkLocalVip.address.text);
+  }
   if (has6 && protocol === 'vrrp2') {
     throw new UsageError('--protocol=vrrp2 is IPv4 only (RFC 3768): IPv6 addresses need --protocol=vrrp3 or carp');
   }
@@ -885,9 +891,8 @@ function parseVip(addr: string, vhostInterface: string, system: SystemProbe, opt
     if (prefix6 === undefined || extra.length > 0) {
       throw invalidValue(option, 'an IPv6 address with an optional /prefix of 1 to 128, like 2001:db8::50/64', addr);
     }
-    if (!isUnicastHost(address) || isLinkLocal(address)) {
-      // A link-local VIP would not float: every interface has its own, in its own fe80::/64.
-      throw invalidValue(option, 'a global or unique-local IPv6 address (not ::, ::1, multicast or link-local fe80::/10)', addr);
+    if (!isUnicastHost(address)) {
+      throw invalidValue(option, 'a unicast IPv6 address (not ::, ::1 or multicast)', addr);
     }
     if (label !== undefined) {
       throw invalidValue(option, 'no "label" on an IPv6 address (Linux keeps labels for IPv4 only)', addr);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { linkKey, lockKey, lockOptions, sameVhostConfig, vhostFamily, type Config, type VhostConfig } from '../config.js';
+import { linkKey, lockKey, lockOptions, sameVhostConfig, sourceFromLink, vhostFamily, type Config, type VhostConfig } from '../config.js';
 import type { ControlTarget, DaemonSnapshot, ReloadResult } from '../control/types.js';
 import { errorText } from '../errors.js';
 import { HostBatcher } from '../host/batch.js';
@@ -326,12 +326,12 @@ class Daemon implements ControlTarget {
     // The start-up line first, then the machine's INIT -> BACKUP, as before there were vhosts.
     if (this.config.process.sectioned) {
       this.logger.info(
-        `[${c.name}] ${vips} on ${c.interface} ${id} from ${c.srcip.text}: ${timing}` +
+        `[${c.name}] ${vips} on ${c.interface} ${id} from ${sourceFromLink(c) ? 'its link-local address' : c.srcip.text}: ${timing}` +
           `${c.group !== undefined ? `, group ${c.group}` : ''}${c.preempt ? ', preempt' : ''}${unicast}`,
       );
     } else {
       this.logger.info(
-        `carpd ${vips} on ${c.interface} ${id} from ${c.srcip.text}: ${timing}, ` +
+        `carpd ${vips} on ${c.interface} ${id} from ${sourceFromLink(c) ? 'its link-local address' : c.srcip.text}: ${timing}, ` +
           `${vrrp ? '' : `deadratio ${c.deadratio}`}${c.preempt ? `${vrrp ? '' : ', '}preempt` : ''}${c.noMcast ? ', broadcast' : ''}${unicast}`.replace(/, $/, ''),
       );
     }

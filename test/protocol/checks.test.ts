@@ -333,3 +333,68 @@ function fixIpChecksum(buf: Buffer, headerLength = 20): void {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   buf.writeUInt16BE(~sum & 0xffff, 10);
 }
+
+describe('CARP over IPv6 (checkLinkPacket6, then the vhost wire)', async () => {
+  const { checkLinkPacket6 } = await import('../../lib/protocol/checks.js');
+  const { vhostWire } = await import('../../lib/protocol/wire.js');
+  const { ipv4, ipv6 } = await import('../../lib/net/address.js');
+  const vips = [{ address: ipv6('2001:db8:cafe::50') }];
+  const config = {
+    protocol: 'carp' as const,
+    family: 6 as const,
+    vhid: 42,
+    srcip: ipv6('::'),
+    mcast: ipv6('ff02::12'),
+    peers: [],
+    password: Buffer.from('love'),
+    vips,
+    advertIntCs: 100,
+    v3ChecksumAsV2: false,
+  };
+  const sender = vhostWire(config);
+  const payload = sender.encode({ advbase: 1, advskew: 0 }, ipv6('ff02::12'), 0, 9n, ipv6('fe80::ff:fe00:2'));
+  const ctx = { isOwnAddress: (src: number | bigint) => src === ipv6('fe80::ff:fe00:1').big };
+  const datagram = (o: Partial<{ payload: Buffer; src: string; dst: string; hopLimit: number }> = {}) => ({
+    payload,
+    src: 'fe80::ff:fe00:2',
+    dst: 'ff02::12',
+    hopLimit: 255,
+    ...o,
+  });
+
+  it('the payload is the 36-byte CARP header alone, its checksum over itself (no pseudo-header)', () => {
+    expect(payload.length).toBe(36);
+    expect(internetChecksum(payload)).toBe(0);
+  });
+
+  it('accepts a valid advert and hands the vhost its source as a bigint key', () => {
+    const link = checkLinkPacket6(datagram(), ctx);
+    expect(link).toMatchObject({ ok: true, vhid: 42, version: 2 });
+    if (!link.ok) return;
+    const result = vhostWire(config).check(link);
+    expect(result).toMatchObject({ ok: true, src: 'fe80::ff:fe00:2', srcInt: ipv6('fe80::ff:fe00:2').big, claim: { advbase: 1, advskew: 0 }, counter: 9n });
+  });
+
+  it.each([
+    ['a hop limit below 255', datagram({ hopLimit: 64 }), 'bad-ttl'],
+    ['our own link-local source', datagram({ src: 'fe80::ff:fe00:1' }), 'own-packet'],
+    ['a short payload', datagram({ payload: payload.subarray(0, 20) }), 'too-short'],
+    ['a long payload', datagram({ payload: Buffer.concat([payload, Buffer.alloc(4)]) }), 'too-long'],
+  ] as const)('drops %s at the link', (_name, d, reason) => {
+    expect(checkLinkPacket6(d, ctx)).toMatchObject({ ok: false, reason });
+  });
+
+  it('drops another group, another digest (another VIP list), a corrupt checksum at the vhost', () => {
+    const check = (d: ReturnType<typeof datagram>, c = config) => {
+      const link = checkLinkPacket6(d, ctx);
+      return link.ok ? vhostWire(c).check(link) : link;
+    };
+    expect(check(datagram({ dst: 'ff02::1' }))).toMatchObject({ ok: false, reason: 'other-group' });
+    expect(check(datagram(), { ...config, vips: [{ address: ipv6('2001:db8:cafe::51') }] })).toMatchObject({ ok: false, reason: 'bad-digest' });
+    // A dual-stack vhost's digest covers its IPv4 address too: an IPv6-only peer disagrees.
+    expect(check(datagram(), { ...config, digestVips: [...vips, { address: ipv4('198.18.0.50') }] })).toMatchObject({ ok: false, reason: 'bad-digest' });
+    const corrupt = Buffer.from(payload);
+    corrupt[10] ^= 0xff;
+    expect(check(datagram({ payload: corrupt }))).toMatchObject({ ok: false, reason: 'bad-checksum' });
+  });
+});

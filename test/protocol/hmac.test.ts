@@ -106,3 +106,17 @@ describe('digest over several VIPs', () => {
     expect(carpDigest(key, 7, digestAddresses([a, b]), 5n)).not.toEqual(carpDigest(key, 7, digestAddresses([a]), 5n));
   });
 });
+
+describe('digest over IPv6 VIPs (ip_carp.c carp_hmac_prepare_ctx)', () => {
+  it('takes the IPv4 addresses ascending, then the IPv6 ones ascending by bytes, 16 each', async () => {
+    const { digestAddresses } = await import('../../lib/protocol/hmac.js');
+    const { ipv4, ipv6 } = await import('../../lib/net/address.js');
+    const bytes = digestAddresses([ipv6('2001:db8:cafe::50'), ipv4('198.18.0.50'), ipv6('2001:db8::51'), ipv6('2001:db8:cafe::50')]);
+    expect(bytes.toString('hex')).toBe('c6120032' + '20010db8000000000000000000000051' + '20010db8cafe00000000000000000050');
+    // The whole message HMAC-SHA1 covers, written out by hand: version 2, type 1, vhid, the
+    // addresses, the counter.
+    const { createHmac } = await import('node:crypto');
+    const message = Buffer.concat([Buffer.from([2, 1, 42]), bytes, Buffer.from('0000000000000007', 'hex')]);
+    expect(carpDigest(Buffer.from('love'), 42, bytes, 7n)).toEqual(createHmac('sha1', 'love').update(message).digest());
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ipv4 } from '../../lib/net/address.js';
+import { ipv4, ipv6 } from '../../lib/net/address.js';
+import { checkLinkPacket6 } from '../../lib/protocol/checks.js';
 import { ProtocolDecodeError } from '../../lib/protocol/errors.js';
 import { decodeIpv4Header, ipv4ToInt } from '../../lib/protocol/ipv4.js';
 import {
@@ -23,8 +24,8 @@ import { allVrrpGolden, vrrpPayload, type VrrpGoldenFixture } from './golden-vrr
  * - the AH fixtures (vrrp2-ah-*): keepalived's auth_type AH sends IP protocol 51 with an IPsec AH
  *   header in front of the VRRP packet; carpd refuses AH (issue 9), and a carpd link never sees
  *   these as protocol 112 (test/protocol/vrrp-checks.test.ts checks that the link drops them);
- * - the IPv6 fixtures (vrrp3-ipv6*): carpd's codec and checks are IPv4 only today; IPv6 is
- *   issue 10.
+ * - the IPv6 fixtures (vrrp3-ipv6*): they have their own block at the end (16-byte addresses,
+ *   the IPv6 pseudo-header, no IP header of ours).
  */
 const all = allVrrpGolden();
 const ipv4Fixtures = all.filter((f) => f.family === 'ipv4' && f.ipProtocol === 112);
@@ -249,5 +250,86 @@ describe('encodeVrrp', () => {
   ])('refuses %s with a RangeError', (_name, over, message) => {
     expect(() => encodeVrrp({ ...base, ...over })).toThrow(RangeError);
     expect(() => encodeVrrp({ ...base, ...over })).toThrow(message);
+  });
+});
+
+describe('the golden keepalived packets over IPv6 (VRRPv3)', () => {
+  const ipv6Fixtures = all.filter((f) => f.family === 'ipv6');
+  const key = (text: string) => ipv6(text).big;
+
+  it('include a link-local-first address list and the plain one', () => {
+    expect(ipv6Fixtures.map((f) => f.file)).toEqual(expect.arrayContaining(['vrrp3-ipv6-1.json', 'vrrp3-ipv6-ll-1.json']));
+  });
+
+  describe.each(ipv6Fixtures.map((f) => [f.file, f] as const))('%s', (_file, f) => {
+    const payload = vrrpPayload(f);
+    const pseudo = { src: key(f.src), dst: key(f.dst) };
+
+    it('decodes to the settings keepalived was run with, 16 bytes per address', () => {
+      const ad = decodeVrrp(payload, 0, payload.length, 6);
+      expect(ad.version).toBe(3);
+      expect(ad.vrid).toBe(f.vrid);
+      expect(ad.priority).toBe(f.stopping ? 0 : f.priority);
+      expect(ad.addresses).toEqual(f.vips.map(key));
+      expect(ad.intervalCs).toBe(wireIntervalCs(f));
+      expect(payload.length).toBe(encodingLength(3, f.vips.length, 6));
+    });
+
+    it('verifies with the IPv6 pseudo-header only', () => {
+      expect(vrrpChecksum(payload, 0, payload.length, pseudo, 6)).toBe(0);
+      expect(vrrpChecksum(payload, 0, payload.length)).not.toBe(0);
+      // The same bytes under the IPv4 pseudo-header rule do not verify.
+      expect(vrrpChecksum(payload, 0, payload.length, { src: 1, dst: 2 })).not.toBe(0);
+    });
+
+    it("carpd's wire.ts sends exactly keepalived's payload from the same link-local source", () => {
+      const wire = vhostWire({
+        protocol: 'vrrp3',
+        family: 6,
+        vhid: f.vrid,
+        srcip: ipv6('::'),
+        mcast: ipv6('ff02::12'),
+        peers: [],
+        password: Buffer.alloc(0),
+        vips: f.vips.map((text) => ({ address: ipv6(text) })),
+        advertIntCs: wireIntervalCs(f),
+        v3ChecksumAsV2: false,
+      });
+      const claim = { priority: f.stopping ? 0 : f.priority, intervalCs: wireIntervalCs(f) };
+      expect(wire.encode(claim, ipv6(f.dst), 0, 0n, ipv6(f.src)).toString('hex')).toBe(payload.toString('hex'));
+    });
+
+    it('passes the link and vhost checks as it arrived (hop limit 255 from the link-local source)', () => {
+      const wire = vhostWire({
+        protocol: 'vrrp3',
+        family: 6,
+        vhid: f.vrid,
+        srcip: ipv6('::'),
+        mcast: ipv6('ff02::12'),
+        peers: [],
+        password: Buffer.alloc(0),
+        vips: f.vips.map((text) => ({ address: ipv6(text) })),
+        advertIntCs: 100,
+        v3ChecksumAsV2: false,
+      });
+      const link = checkLinkPacket6({ payload, src: f.src, dst: f.dst, hopLimit: f.ttl }, { isOwnAddress: () => false, versions: new Set([3]), carpOnly: false });
+      expect(link.ok).toBe(true);
+      if (!link.ok) return;
+      const result = wire.check(link);
+      expect(result.ok).toBe(true);
+      if (result.ok) {
+        expect(result.src).toBe(f.src);
+        expect(result.srcInt).toBe(key(f.src));
+        expect(result.addressMismatch).toBeUndefined();
+      }
+      // One hop less: it came through a router, and is dropped before anything else is read.
+      const routed = checkLinkPacket6({ payload, src: f.src, dst: f.dst, hopLimit: 254 }, { isOwnAddress: () => false, versions: new Set([3]), carpOnly: false });
+      expect(routed).toMatchObject({ ok: false, reason: 'bad-ttl' });
+      // A flipped address byte breaks the pseudo-header checksum.
+      const corrupt = Buffer.from(payload);
+      corrupt[corrupt.length - 1] ^= 1;
+      const again = checkLinkPacket6({ payload: corrupt, src: f.src, dst: f.dst, hopLimit: 255 }, { isOwnAddress: () => false, versions: new Set([3]), carpOnly: false });
+      expect(again.ok && wire.check(again)).toMatchObject({ ok: false, reason: 'bad-checksum' });
+    });
   });
 });
