@@ -2,7 +2,10 @@
 // tcpdump decodes IP protocol 112 as VRRP by default; `-T carp` makes it decode CARP
 // (`CARPv2-advertise 36: vhid=42 advbase=1 advskew=0 authlen=7 counter=…`) and leaves other
 // protocols (ARP) alone. `-v` adds the IP header (TTL, TOS) on the same first line and moves
-// the payload to a continuation line, which the parser joins back.
+// the payload to a continuation line, which the parser joins back. IPv6 packets keep header and
+// payload on the first line (`(flowlabel 0x…, hlim 255, next-header VRRP (112) payload length: 36)
+// fe80::… > ff02::12: CARPv2-advertise …`); neighbour advertisements add their options on a
+// continuation line.
 import { spawnInNamespace, type LabProcess } from './process.js';
 
 export interface CarpFields {
@@ -27,27 +30,59 @@ export interface ArpFields {
   gratuitous: boolean;
 }
 
+export interface NeighbourAdvertFields {
+  /** The address the advert is about ("tgt is …"). */
+  target: string;
+  router: boolean;
+  solicited: boolean;
+  override: boolean;
+  /** The target link-layer address option, when the advert carries one. */
+  targetMac?: string;
+}
+
 export interface CapturedPacket {
   /** Capture time, ms since the epoch (same clock as Date.now() and ping -D). */
   timeMs: number;
   srcMac: string;
   dstMac: string;
-  kind: 'carp' | 'arp' | 'ipv4' | 'other';
+  /** CARP over either family is 'carp'; any other IPv6 packet (neighbour adverts included) 'ipv6'. */
+  kind: 'carp' | 'arp' | 'ipv4' | 'ipv6' | 'other';
   srcIp?: string;
   dstIp?: string;
   ttl?: number;
   tos?: number;
+  /** IPv6 only: the hop limit and the next header's number (112 for CARP/VRRP, 58 for ICMPv6). */
+  hopLimit?: number;
+  nextHeader?: number;
   carp?: CarpFields;
   arp?: ArpFields;
+  /** An ICMPv6 neighbour advertisement (type 136). */
+  neighbourAdvert?: NeighbourAdvertFields;
   /** tcpdump's text for this packet, continuation lines joined with a space. */
   line: string;
 }
 
 const PACKET_START = /^(\d+\.\d+) ([0-9a-f:]{17}) > ([0-9a-f:]{17}), ethertype (\S+) \(0x[0-9a-f]{4}\), length \d+: (.*)$/;
 const IP_PAIR = /(\d+\.\d+\.\d+\.\d+) > (\d+\.\d+\.\d+\.\d+):/;
+// IPv6: the closing parenthesis of the header, then the address pair.
+const IP6_PAIR = /\) ([0-9a-f:.]+) > ([0-9a-f:.]+): /;
+const NEIGHBOUR_ADVERT = /ICMP6, neighbor advertisement, length \d+, tgt is ([0-9a-f:.]+)(?:, Flags \[([a-z, ]*)\])?/;
+const TARGET_LINK_ADDRESS = /destination link-address option \(2\), length \d+ \(\d+\): ([0-9a-f:]{17})/;
 const CARP = /CARPv(\d+)-(\w+) \d+: vhid=(\d+) advbase=(\d+) advskew=(\d+) authlen=(\d+) counter=(\d+)/;
 const ARP_REQUEST = /Request who-has (\d+\.\d+\.\d+\.\d+)(?: \([0-9a-f:]{17}\))? tell (\d+\.\d+\.\d+\.\d+)/;
 const ARP_REPLY = /Reply (\d+\.\d+\.\d+\.\d+) is-at ([0-9a-f:]{17})/;
+
+function carpFields(m: RegExpExecArray): CarpFields {
+  return {
+    version: Number(m[1]),
+    type: m[2]!,
+    vhid: Number(m[3]),
+    advbase: Number(m[4]),
+    advskew: Number(m[5]),
+    authlen: Number(m[6]),
+    counter: BigInt(m[7]!),
+  };
+}
 
 /** Pure parser for `tcpdump -e -n -tt [-v] -T carp` output (stdout only). */
 export function parseTcpdump(text: string): CapturedPacket[] {
@@ -77,14 +112,34 @@ export function parseTcpdump(text: string): CapturedPacket[] {
       const carp = CARP.exec(rest);
       if (carp) {
         packet.kind = 'carp';
-        packet.carp = {
-          version: Number(carp[1]),
-          type: carp[2]!,
-          vhid: Number(carp[3]),
-          advbase: Number(carp[4]),
-          advskew: Number(carp[5]),
-          authlen: Number(carp[6]),
-          counter: BigInt(carp[7]!),
+        packet.carp = carpFields(carp);
+      }
+    } else if (ethertype === 'IPv6') {
+      packet.kind = 'ipv6';
+      const ips = IP6_PAIR.exec(rest);
+      if (ips) {
+        packet.srcIp = ips[1];
+        packet.dstIp = ips[2];
+      }
+      const hopLimit = /\bhlim (\d+)/.exec(rest);
+      if (hopLimit) packet.hopLimit = Number(hopLimit[1]);
+      const nextHeader = /\bnext-header \S+ \((\d+)\)/.exec(rest);
+      if (nextHeader) packet.nextHeader = Number(nextHeader[1]);
+      const carp = CARP.exec(rest);
+      if (carp) {
+        packet.kind = 'carp';
+        packet.carp = carpFields(carp);
+      }
+      const na = NEIGHBOUR_ADVERT.exec(rest);
+      if (na) {
+        const flags = (na[2] ?? '').split(',').map((f) => f.trim());
+        const targetMac = TARGET_LINK_ADDRESS.exec(rest)?.[1];
+        packet.neighbourAdvert = {
+          target: na[1]!,
+          router: flags.includes('router'),
+          solicited: flags.includes('solicited'),
+          override: flags.includes('override'),
+          ...(targetMac !== undefined ? { targetMac } : {}),
         };
       }
     } else if (ethertype === 'ARP') {
