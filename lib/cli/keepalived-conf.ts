@@ -1481,6 +1481,7 @@ export function translateKeepalivedConf(
   };
 
   const plans: VhostPlan[] = translator.instances.map((instance) => planVhost(instance, globals, translator, checkFor));
+  refuseUnlikeGroups(translator.groups, plans);
 
   const out = new Output();
   out.comment(
@@ -1558,6 +1559,34 @@ export function translateKeepalivedConf(
     }
   }
   return { text: out.text(), warnings: translator.warnings };
+}
+
+/**
+ * carpd refuses a group whose vhosts advertise differently (each could be preferred on another
+ * node); keepalived syncs any members. Said here, with the keepalived lines, rather than by
+ * carpd's parser about the translated text. The common case is a dual-stack sync group: IPv4
+ * at keepalived's default VRRPv2 beside IPv6, which is always VRRPv3.
+ */
+function refuseUnlikeGroups(groups: readonly SyncGroup[], plans: readonly VhostPlan[]): void {
+  const claim = (plan: VhostPlan): string => {
+    const of = (key: string) => plan.lines.find((line) => line.key === key)?.value;
+    return `${of('protocol')} priority ${of('priority')} advert-int ${of('advert-int')}`;
+  };
+  for (const group of groups) {
+    const members = plans.filter((plan) => plan.instance.group === group);
+    const leader = members[0];
+    const other = members.find((plan) => claim(plan) !== claim(leader!));
+    if (leader === undefined || other === undefined) continue;
+    const protocols = (plan: VhostPlan) => plan.lines.find((line) => line.key === 'protocol')?.value;
+    const hint =
+      protocols(leader) !== protocols(other) && [leader, other].some((plan) => plan.instance.family?.family === 6)
+        ? ': an IPv6 instance is always VRRPv3, so give the IPv4 ones version 3 too (vrrp_version 3 in global_defs)'
+        : ': make them alike';
+    throw new UsageError(
+      `${group.origin}: vrrp_sync_group ${group.name} cannot be translated: a carpd group needs one protocol, priority and advert interval for all its vhosts, ` +
+        `but ${leader.instance.name} (${leader.instance.origin}) has ${claim(leader)} and ${other.instance.name} (${other.instance.origin}) ${claim(other)}${hint}`,
+    );
+  }
 }
 
 /** keepalived's vrrp_complete_instance and its tracking rules, as carpd settings. */

@@ -252,8 +252,13 @@ describe('groups, sources and peers of IPv6 instances', () => {
   });
 });
 
-describe('what keepalived drops, refused with one line', () => {
+describe('what keepalived drops, or carpd cannot run, refused with one line', () => {
   const cases: Array<[string, string, RegExp]> = [
+    [
+      'a dual-stack sync group at keepalived\'s default version (IPv4 VRRPv2 beside IPv6 VRRPv3)',
+      `vrrp_sync_group G {\n  group {\n    VI_4\n    VI_6\n  }\n}\n${instance(['198.18.0.51/24'], '', 'VI_4')}${instance(LL_FIRST)}`,
+      /line 1: vrrp_sync_group G cannot be translated: a carpd group needs one protocol, priority and advert interval for all its vhosts, but VI_4 \(.* line 7\) has vrrp2 priority 100 advert-int 1 and VI_6 \(.* line 16\) vrrp3 priority 100 advert-int 1: an IPv6 instance is always VRRPv3, so give the IPv4 ones version 3 too/,
+    ],
     ['an IPv4 VIP after IPv6 ones', instance([...LL_FIRST, '198.18.0.51/24']), /line 8: virtual_ipaddress 198.18.0.51\/24 is IPv4 but vrrp_instance VI_6 is IPv6 \(.* line 6: virtual_ipaddress\): keepalived ignores it \("address family must match VRRP instance"\); write a second vrrp_instance for IPv4/],
     ['an IPv6 VIP after an IPv4 one', instance(['198.18.0.51/24', '2001:db8::51/64']), /line 7: virtual_ipaddress 2001:db8::51\/64 is IPv6 but vrrp_instance VI_6 is IPv4/],
     ['IPv6 VIPs after an IPv4 unicast_src_ip', instance(LL_FIRST).replace('  priority 100\n', '  priority 100\n  unicast_src_ip 198.18.0.11\n'), /line 7: virtual_ipaddress fe80::51\/64 is IPv6 but vrrp_instance VI_6 is IPv4 \(.* line 5: unicast_src_ip\)/],
