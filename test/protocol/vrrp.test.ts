@@ -327,7 +327,7 @@ describe('the golden keepalived packets over IPv6 (VRRPv3)', () => {
       expect(routed).toMatchObject({ ok: false, reason: 'bad-ttl' });
       // A flipped address byte breaks the pseudo-header checksum.
       const corrupt = Buffer.from(payload);
-      corrupt[corrupt.length - 1] ^= 1;
+      corrupt[corrupt.length - 1] = corrupt[corrupt.length - 1]! ^ 1;
       const again = checkLinkPacket6({ payload: corrupt, src: f.src, dst: f.dst, hopLimit: 255 }, { isOwnAddress: () => false, versions: new Set([3]), carpOnly: false });
       expect(again.ok && wire.check(again)).toMatchObject({ ok: false, reason: 'bad-checksum' });
     });
