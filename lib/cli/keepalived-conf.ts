@@ -26,9 +26,22 @@
  * carpd cannot do what keepalived would, the translation is refused with one line "FILE line N: ...".
  * Everything outside VRRP (LVS virtual_server, SMTP, SNMP, BFD, static addresses...) is ignored
  * with one warning, or refused when ignoring it would change when or how the addresses move.
+ *
+ * IPv6, as keepalived 2.2.7 takes it (vrrp_parser.c, vrrp_data.c, vrrp_complete_instance):
+ *  - an instance has one family, set by the first of its virtual_ipaddress entries,
+ *    unicast_src_ip/mcast_src_ip, mcast_dst_ip, unicast_peer or native_ipv6, in file order;
+ *    a later VIP, source or peer of the other family is dropped by keepalived (refused here, as
+ *    every dropped VIP or peer is), a later mcast_dst_ip of the other family ignored;
+ *  - an IPv6 instance is VRRPv3 whatever global_defs' vrrp_version says; a `version 2` line
+ *    after the family is known is ignored; one before it leaves keepalived sending VRRPv2 over
+ *    IPv6 (no RFC defines it, carpd does not speak it: refused) unless strict mode sets 3;
+ *  - native_ipv6 makes the instance IPv6 and VRRPv3 before any address says so;
+ *  - an IPv6 VIP without a prefix is /128, a label on it is ignored, broadcast drops it;
+ *  - virtual_ipaddress_excluded may hold either family (carpd moves an excluded address with
+ *    the adverts of its family, so the vhost needs a VIP of that family: refused otherwise).
  */
 import { dirname, isAbsolute, join } from 'node:path';
-import { parseIpv4 } from '../net/address.js';
+import { isLinkLocal, isMulticast, isUnicastHost, parseIpAddress, parseIpv4, parseIpv6, sameAddress, type IpAddress } from '../net/address.js';
 import { isSectionName, lineOrigin, SECTION_NAME_RULE } from './config-file.js';
 import { UsageError } from './errors.js';
 
@@ -66,6 +79,12 @@ const MICRO = 1_000_000;
 const CENTI = 10_000;
 const MAX_INCLUDE_DEPTH = 32;
 const DEFAULT_MCAST_GROUP = '224.0.0.18';
+const DEFAULT_MCAST_GROUP6 = 'ff02::12';
+/**
+ * keepalived moves the VIPs that do not fit an advert in the interface's MTU to the excluded
+ * ones; for IPv6 at MTU 1500: (1500 - 14 Ethernet - 40 IPv6 - 8 VRRP) / 16 = 89 addresses.
+ */
+const MAX_IPV6_VIPS_AT_MTU_1500 = 89;
 
 // ---------------------------------------------------------------------------------------------
 // Lexer: files → logical lines (keepalived's read_line) → words (alloc_strvec).
@@ -405,6 +424,15 @@ interface TrackUse {
 interface Address {
   readonly text: string;
   readonly origin: string;
+  readonly family: 4 | 6;
+  readonly ip: IpAddress;
+}
+
+/** What decided an instance's address family, as keepalived decides it: the first that names one. */
+interface FamilyOrigin {
+  readonly family: 4 | 6;
+  readonly origin: string;
+  readonly keyword: string;
 }
 
 interface Notify {
@@ -441,6 +469,9 @@ interface Instance {
   strict?: At<boolean>;
   checksumAsV2?: At<boolean>;
   group?: SyncGroup;
+  family?: FamilyOrigin;
+  /** Where native_ipv6 made the instance IPv6 and VRRPv3. */
+  nativeIpv6?: string;
 }
 
 interface SyncGroup {
@@ -463,6 +494,7 @@ interface Globals {
   strict?: string;
   checksumAsV2?: string;
   mcast?: At<string>;
+  mcast6?: At<string>;
   defaultInterface?: At<string>;
 }
 
@@ -528,7 +560,6 @@ const INSTANCE_OTHER: Readonly<Record<string, Disposition>> = {
   use_vmac_addr: ignore('carpd sends from the interface\'s own MAC address'),
   vmac_xmit_base: ignore('carpd sends from the interface\'s own MAC address'),
   use_ipvlan: ignore('carpd sends from the interface\'s own address'),
-  native_ipv6: refuse('carpd speaks VRRP over IPv4 only'),
   vrf: refuse('carpd runs in the VRF it is started in'),
   dont_track_primary: refuse('carpd always faults a vhost whose own interface loses its link'),
   track_src_ip: ignore(NOT_FAILOVER),
@@ -700,9 +731,16 @@ class Translator {
             this.globals.mcast = { value, origin: at };
           }
           break;
-        case 'vrrp_mcast_group6':
-          this.other(statement, ignore('carpd speaks VRRP over IPv4 only'), 'in global_defs');
+        case 'vrrp_mcast_group6': {
+          const group = value === undefined ? undefined : parseIpv6(value);
+          if (group === undefined || !isMulticast(group)) {
+            this.warn(at, `vrrp_mcast_group6 ${JSON.stringify(value ?? '')} is not an IPv6 multicast address: keepalived ignores it`);
+          } else {
+            if (!isLinkLocalMulticast(group)) this.warn(at, `vrrp_mcast_group6 ${value} should be link-local multicast (ff02::/16), as keepalived warns; used all the same`);
+            this.globals.mcast6 = { value: value!, origin: at };
+          }
           break;
+        }
         case 'default_interface':
           if (value !== undefined) this.globals.defaultInterface = { value, origin: at };
           break;
@@ -877,6 +915,8 @@ class Translator {
             this.warn(at, `version must be 2 or 3, got ${JSON.stringify(value)}: keepalived ignores it`);
           } else if (instance.version !== undefined && instance.version.value !== version) {
             this.warn(at, `version ${version} conflicts with version ${instance.version.value} (${instance.version.origin}): keepalived ignores it`);
+          } else if (version === 2 && instance.family?.family === 6) {
+            this.warn(at, `version 2 conflicts with the IPv6 instance (${instance.family.origin}: ${instance.family.keyword}): keepalived ignores it, IPv6 is VRRPv3`);
           } else {
             instance.version = { value: version as 2 | 3, origin: at };
           }
@@ -932,11 +972,22 @@ class Translator {
         case 'unicast_src_ip': {
           const address = needValue();
           if (keyword === 'unicast_src_ip') instance.unicastConfigured ??= at;
-          if (address.includes(':')) throw new UsageError(`${at}: ${keyword} ${address} is IPv6: carpd speaks VRRP over IPv4 only`);
-          if (parseIpv4(address) === undefined) throw new UsageError(`${at}: ${keyword} must be an IPv4 address, got ${JSON.stringify(address)}`);
-          instance.srcip = { value: address, origin: at };
+          const ip = parseIpAddress(address);
+          if (ip === undefined || !isUnicastHost(ip)) {
+            throw new UsageError(`${at}: ${keyword} must be a unicast IPv4 or IPv6 address, got ${JSON.stringify(address)} (keepalived skips it)`);
+          }
+          this.claimFamily(instance, ip, at, keyword, `${keyword} ${address}`, 'keepalived skips it and sends from the interface\'s own address');
+          instance.srcip = { value: ip.text, origin: at };
           break;
         }
+        case 'native_ipv6':
+          if (instance.family?.family === 4) {
+            this.warn(at, `native_ipv6 in an IPv4 instance (${instance.family.origin}: ${instance.family.keyword}): keepalived ignores it`);
+            break;
+          }
+          instance.family ??= { family: 6, origin: at, keyword };
+          instance.nativeIpv6 = at;
+          break;
         case 'unicast_peer':
           instance.unicastConfigured ??= at;
           for (const entry of statement.block ?? []) this.readPeer(entry, name, instance);
@@ -952,10 +1003,22 @@ class Translator {
           break;
         case 'mcast_dst_ip': {
           const group = needValue();
-          if (parseIpv4(group) === undefined || !isMulticastText(group)) {
-            this.warn(at, `mcast_dst_ip ${JSON.stringify(group)} is not an IPv4 multicast address: keepalived ignores it`);
+          const ip = parseIpAddress(group);
+          if (ip === undefined) {
+            this.warn(at, `mcast_dst_ip ${JSON.stringify(group)} is not an IP address: keepalived ignores it`);
+            break;
+          }
+          // keepalived takes the family from it before it looks whether it is a multicast group.
+          if (instance.family === undefined) {
+            instance.family = { family: ip.family, origin: at, keyword };
+          } else if (instance.family.family !== ip.family) {
+            this.warn(at, `mcast_dst_ip ${group} is IPv${ip.family} but the instance is IPv${instance.family.family} (${instance.family.origin}: ${instance.family.keyword}): keepalived ignores it`);
+            break;
+          }
+          if (ip.family === 4 ? !isMulticast(ip) : !isLinkLocalMulticast(ip)) {
+            this.warn(at, `mcast_dst_ip ${JSON.stringify(group)} is not an IPv${ip.family} ${ip.family === 6 ? 'link-local multicast address (ff02::/16)' : 'multicast address'}: keepalived ignores it`);
           } else {
-            instance.mcast = { value: group, origin: at };
+            instance.mcast = { value: ip.text, origin: at };
           }
           break;
         }
@@ -1041,12 +1104,14 @@ class Translator {
     const list = advertised ? 'virtual_ipaddress' : 'virtual_ipaddress_excluded';
     const slash = address.indexOf('/');
     const ip = slash === -1 ? address : address.slice(0, slash);
+    // keepalived: a ':' makes it IPv6, then inet_pton must read it.
     const ipv6 = ip.includes(':');
-    if (ipv6 && advertised) {
-      throw new UsageError(`${at}: ${list} ${address} is IPv6: carpd speaks VRRP over IPv4 only`);
-    }
-    if (!ipv6 && parseIpv4(ip) === undefined) {
+    const parsed = ipv6 ? parseIpv6(ip) : parseIpv4(ip);
+    if (parsed === undefined) {
       throw new UsageError(`${at}: ${list} entry ${JSON.stringify(address)} is not an IP address`);
+    }
+    if (ipv6 && !isUnicastHost(parsed)) {
+      throw new UsageError(`${at}: ${list} ${address} is not a unicast IPv6 address (::, ::1 and multicast cannot be a host's)`);
     }
     const maxPrefix = ipv6 ? 128 : 32;
     let prefix = maxPrefix;
@@ -1054,6 +1119,15 @@ class Translator {
       const given = unsignedValue(address.slice(slash + 1), 0, maxPrefix);
       if (given === undefined) this.warn(at, `invalid prefix length in ${address}: /${maxPrefix}, as keepalived uses`);
       else prefix = given;
+    } else if (ipv6) {
+      // keepalived gives such a /128 a preferred lifetime of 0 (deprecated: never picked as a source).
+      this.warn(at, `${address} has no prefix: /128, as keepalived uses (keepalived adds it deprecated, so the kernel does not pick it as a source address; carpd adds it as a plain address)`);
+    }
+    if (ipv6 && prefix === 0) {
+      throw new UsageError(`${at}: ${list} ${address}: carpd takes IPv6 prefixes of 1 to 128`);
+    }
+    if (advertised) {
+      this.claimFamily(instance, parsed, at, list, `${list} ${address}`, 'keepalived ignores it ("address family must match VRRP instance")', true);
     }
     let text = `${ip}/${prefix}`;
     for (let i = 0; i < options.length; i++) {
@@ -1070,6 +1144,8 @@ class Translator {
           text += ` ${option} ${optionValue}`;
         }
         i++;
+      } else if (ipv6 && (option === 'broadcast' || option === 'brd')) {
+        throw new UsageError(`${at}: ${option} on the IPv6 address ${address}: keepalived skips the address (IPv6 has no broadcast); remove the ${option}`);
       } else if (VIP_OPTIONS_WITH_VALUE.has(option)) {
         this.warn(at, `${option} ${optionValue ?? ''} on ${address} is ignored: carpd adds the address with its prefix only`);
         i++;
@@ -1079,7 +1155,25 @@ class Translator {
         this.warn(at, `unknown option ${JSON.stringify(option)} for ${address}: keepalived ignores it`);
       }
     }
-    into.push({ text, origin: at });
+    into.push({ text, origin: at, family: parsed.family, ip: parsed });
+  }
+
+  /**
+   * The instance's family, set by the first address that names one; one of the other family is
+   * dropped by keepalived (`what keepalived does`), which the translation refuses.
+   */
+  private claimFamily(instance: Instance, ip: IpAddress, at: string, keyword: string, what: string, keepalivedDoes: string, vip = false): void {
+    if (instance.family === undefined) {
+      instance.family = { family: ip.family, origin: at, keyword };
+      return;
+    }
+    if (instance.family.family === ip.family) return;
+    const advice = vip
+      ? `write a second vrrp_instance for IPv${ip.family} (carpd's [vhost] can hold both families, but keepalived never moved this address), or remove the line`
+      : `make it IPv${instance.family.family} or remove it`;
+    throw new UsageError(
+      `${at}: ${what} is IPv${ip.family} but vrrp_instance ${instance.name} is IPv${instance.family.family} (${instance.family.origin}: ${instance.family.keyword}): ${keepalivedDoes}; ${advice}`,
+    );
   }
 
   private readTrackInterface(entry: Statement, owner: string, into: TrackUse[], fromGroup: boolean): void {
@@ -1165,14 +1259,15 @@ class Translator {
   private readPeer(entry: Statement, owner: string, instance: Instance): void {
     const [address = '', ...options] = entry.words;
     const at = entry.origin;
-    if (address.includes(':')) throw new UsageError(`${at}: unicast_peer ${address} is IPv6: carpd speaks VRRP over IPv4 only`);
-    if (parseIpv4(address) === undefined) {
-      throw new UsageError(`${at}: unicast_peer of ${owner} must be an IPv4 address, got ${JSON.stringify(address)} (keepalived skips it)`);
+    const ip = parseIpAddress(address);
+    if (ip === undefined || !isUnicastHost(ip)) {
+      throw new UsageError(`${at}: unicast_peer of ${owner} must be a unicast IPv4 or IPv6 address, got ${JSON.stringify(address)} (keepalived skips it)`);
     }
+    this.claimFamily(instance, ip, at, 'unicast_peer', `unicast_peer ${address}`, 'keepalived skips the peer');
     if (options.length > 0) {
       this.warn(at, `unicast_peer ${address}: ${options.join(' ')} is ignored: carpd checks the TTL of unicast adverts as its documentation says`);
     }
-    instance.peers.push({ value: address, origin: at });
+    instance.peers.push({ value: ip.text, origin: at });
   }
 
   /** A notify command: the first word after the keyword is the command, the next ones user and group. */
@@ -1293,6 +1388,11 @@ function isMulticastText(text: string): boolean {
   return first >= 224 && first <= 239;
 }
 
+/** keepalived's IN6_IS_ADDR_MC_LINKLOCAL: ff02::/16 (and ff12::, ff32:: ...: scope 2). */
+function isLinkLocalMulticast(address: IpAddress): boolean {
+  return address.family === 6 && address.big >> 120n === 0xffn && ((address.big >> 112n) & 0xfn) === 2n;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output.
 
@@ -1381,6 +1481,7 @@ export function translateKeepalivedConf(
   };
 
   const plans: VhostPlan[] = translator.instances.map((instance) => planVhost(instance, globals, translator, checkFor));
+  refuseUnlikeGroups(translator.groups, plans);
 
   const out = new Output();
   out.comment(
@@ -1460,6 +1561,34 @@ export function translateKeepalivedConf(
   return { text: out.text(), warnings: translator.warnings };
 }
 
+/**
+ * carpd refuses a group whose vhosts advertise differently (each could be preferred on another
+ * node); keepalived syncs any members. Said here, with the keepalived lines, rather than by
+ * carpd's parser about the translated text. The common case is a dual-stack sync group: IPv4
+ * at keepalived's default VRRPv2 beside IPv6, which is always VRRPv3.
+ */
+function refuseUnlikeGroups(groups: readonly SyncGroup[], plans: readonly VhostPlan[]): void {
+  const claim = (plan: VhostPlan): string => {
+    const of = (key: string) => plan.lines.find((line) => line.key === key)?.value;
+    return `${of('protocol')} priority ${of('priority')} advert-int ${of('advert-int')}`;
+  };
+  for (const group of groups) {
+    const members = plans.filter((plan) => plan.instance.group === group);
+    const leader = members[0];
+    const other = members.find((plan) => claim(plan) !== claim(leader!));
+    if (leader === undefined || other === undefined) continue;
+    const protocols = (plan: VhostPlan) => plan.lines.find((line) => line.key === 'protocol')?.value;
+    const hint =
+      protocols(leader) !== protocols(other) && [leader, other].some((plan) => plan.instance.family?.family === 6)
+        ? ': an IPv6 instance is always VRRPv3, so give the IPv4 ones version 3 too (vrrp_version 3 in global_defs)'
+        : ': make them alike';
+    throw new UsageError(
+      `${group.origin}: vrrp_sync_group ${group.name} cannot be translated: a carpd group needs one protocol, priority and advert interval for all its vhosts, ` +
+        `but ${leader.instance.name} (${leader.instance.origin}) has ${claim(leader)} and ${other.instance.name} (${other.instance.origin}) ${claim(other)}${hint}`,
+    );
+  }
+}
+
 /** keepalived's vrrp_complete_instance and its tracking rules, as carpd settings. */
 function planVhost(
   instance: Instance,
@@ -1483,18 +1612,41 @@ function planVhost(
   }
   set('interface', ifname.value, instance.interface === undefined ? `${ifname.origin}: default_interface` : `${ifname.origin}: interface`);
 
-  // Version.
-  const version = instance.version ?? globals.version;
-  set(
-    'protocol',
-    version?.value === 3 ? 'vrrp3' : 'vrrp2',
-    version === undefined
-      ? "keepalived's default VRRP version 2"
-      : instance.version !== undefined
-        ? `${version.origin}: version`
-        : `${version.origin}: vrrp_version`,
-  );
-  const v3 = version?.value === 3;
+  // Family and version: keepalived's instance is IPv4 unless an address, a peer or native_ipv6 says IPv6.
+  const ipv6 = instance.family?.family === 6;
+  let v3: boolean;
+  if (ipv6) {
+    const family = instance.family!;
+    let from: string;
+    if (instance.nativeIpv6 !== undefined) {
+      from = `${instance.nativeIpv6}: native_ipv6 (IPv6, so VRRPv3)`;
+    } else if (instance.version?.value === 2) {
+      // `version 2` came before anything said IPv6: keepalived keeps it unless strict.
+      if (!strict) {
+        throw new UsageError(
+          `${instance.version.origin}: version 2 with the IPv6 addresses of vrrp_instance ${name} (${family.origin}): keepalived would send VRRPv2 over IPv6, which no RFC defines and carpd does not speak; use version 3`,
+        );
+      }
+      warn(instance.version.origin, `strict mode (${strictFrom}): IPv6 cannot use VRRP version 2: version 3, as keepalived sets it`);
+      from = `${instance.version.origin}: version 2, set to 3 for IPv6 by strict mode`;
+    } else {
+      from = `${family.origin}: ${family.keyword} is IPv6: keepalived uses VRRPv3 for IPv6${globals.version?.value === 2 ? ` (vrrp_version 2 at ${globals.version.origin} is for IPv4 instances)` : ''}`;
+    }
+    set('protocol', 'vrrp3', from);
+    v3 = true;
+  } else {
+    const version = instance.version ?? globals.version;
+    set(
+      'protocol',
+      version?.value === 3 ? 'vrrp3' : 'vrrp2',
+      version === undefined
+        ? "keepalived's default VRRP version 2"
+        : instance.version !== undefined
+          ? `${version.origin}: version`
+          : `${version.origin}: vrrp_version`,
+    );
+    v3 = version?.value === 3;
+  }
 
   if (instance.vrid === undefined) throw new UsageError(`${instance.origin}: vrrp_instance ${name} has no virtual_router_id`);
   set('vhid', String(instance.vrid.value), `${instance.vrid.origin}: virtual_router_id`);
@@ -1549,11 +1701,30 @@ function planVhost(
     warn(instance.unicastConfigured, 'a unicast keyword without any unicast_peer: multicast, as keepalived (deprecated) falls back to');
   }
 
-  // Addresses: at most 255 in an advert, the rest excluded, as keepalived moves them.
-  const vips = instance.vips.slice(0, MAX_VIPS_PER_ADVERT);
-  const moved = instance.vips.slice(MAX_VIPS_PER_ADVERT);
+  // Addresses: at most what an advert holds, the rest excluded, as keepalived moves them.
+  const maxVips = ipv6 ? MAX_IPV6_VIPS_AT_MTU_1500 : MAX_VIPS_PER_ADVERT;
+  const vips = instance.vips.slice(0, maxVips);
+  const moved = instance.vips.slice(maxVips);
   if (moved.length > 0) {
-    warn(moved[0]!.origin, `more than ${MAX_VIPS_PER_ADVERT} virtual addresses: the excess is not advertised (excluded), as keepalived does`);
+    warn(
+      moved[0]!.origin,
+      ipv6
+        ? `more than ${maxVips} IPv6 virtual addresses: keepalived does not advertise those that do not fit the interface's MTU (${maxVips} at 1500); the excess is excluded, as keepalived does at MTU 1500`
+        : `more than ${maxVips} virtual addresses: the excess is not advertised (excluded), as keepalived does`,
+    );
+  }
+  const family = ipv6 ? 6 : 4;
+  const strayExcluded = instance.excluded.find((vip) => vip.family !== family);
+  if (strayExcluded !== undefined) {
+    throw new UsageError(
+      `${strayExcluded.origin}: virtual_ipaddress_excluded ${strayExcluded.ip.text} is IPv${strayExcluded.family} in the IPv${family} vrrp_instance ${name}: keepalived adds it with the instance, but carpd moves an excluded address with the adverts of its own family, so it needs an IPv${strayExcluded.family} virtual_ipaddress beside it; move it to an IPv${strayExcluded.family} instance (in a sync group with this one)`,
+    );
+  }
+  if (ipv6 && instance.peers.length === 0 && !isLinkLocal(vips[0]!.ip)) {
+    warn(
+      vips[0]!.origin,
+      `the first IPv6 virtual_ipaddress is not link-local: keepalived says it ${strict ? 'must' : 'should'} be (RFC 5798 lists a link-local address first); carpd advertises the list as given, as keepalived does`,
+    );
   }
 
   // Preemption.
@@ -1674,14 +1845,22 @@ function planVhost(
   if (nopreempt) set('preempt', 'no', `${instance.nopreempt!.origin}: nopreempt`);
   if (preemptDelay > 0) set('preempt-delay', seconds(preemptDelay), `${instance.preemptDelayMicro!.origin}: preempt_delay`);
 
-  const mcast = instance.mcast ?? globals.mcast;
-  if (instance.peers.length === 0 && mcast !== undefined && mcast.value !== DEFAULT_MCAST_GROUP) {
-    set('mcast', mcast.value, instance.mcast !== undefined ? `${mcast.origin}: mcast_dst_ip` : `${mcast.origin}: vrrp_mcast_group4`);
+  const globalMcast = ipv6 ? globals.mcast6 : globals.mcast;
+  const mcast = instance.mcast ?? globalMcast;
+  const defaultGroup = parseIpAddress(ipv6 ? DEFAULT_MCAST_GROUP6 : DEFAULT_MCAST_GROUP)!;
+  if (instance.peers.length === 0 && mcast !== undefined && !sameAddress(parseIpAddress(mcast.value)!, defaultGroup)) {
+    set('mcast', mcast.value, instance.mcast !== undefined ? `${mcast.origin}: mcast_dst_ip` : `${mcast.origin}: vrrp_mcast_group${ipv6 ? 6 : 4}`);
   } else if (instance.peers.length > 0 && instance.mcast !== undefined) {
     warn(instance.mcast.origin, 'multicast destination given with unicast peers: ignored, as keepalived does');
   }
   if (instance.srcip !== undefined) {
     set('srcip', instance.srcip.value, `${instance.srcip.origin}: source address`);
+  } else if (ipv6 && instance.peers.length > 0) {
+    throw new UsageError(
+      `${instance.peers[0]!.origin}: IPv6 unicast_peer without unicast_src_ip: keepalived sends from ${ifname.value}'s link-local address, carpd needs the IPv6 address of ${ifname.value} the peers send to: add unicast_src_ip`,
+    );
+  } else if (ipv6) {
+    note(`srcip: not set, keepalived sends from the link-local address of ${ifname.value}, as carpd does`);
   } else {
     note(`srcip: not set, keepalived uses the first IPv4 address of ${ifname.value}`);
   }
@@ -1725,7 +1904,11 @@ function planVhost(
   }
 
   const checksum = instance.checksumAsV2 ?? (globals.checksumAsV2 === undefined ? undefined : { value: true, origin: globals.checksumAsV2 });
-  if (checksum !== undefined && v3) {
+  if (checksum !== undefined && ipv6) {
+    if (instance.checksumAsV2 !== undefined) {
+      warn(checksum.origin, 'v3_checksum_as_v2 concerns IPv4 only: an IPv6 advert\'s checksum always covers the IPv6 pseudo-header; ignored');
+    }
+  } else if (checksum !== undefined && v3) {
     set('v3-checksum-as-v2', checksum.value ? undefined : 'no', `${checksum.origin}: v3_checksum_as_v2 (keepalived 2.2.8 and later; 2.2.7 does not know it)`);
   }
 

@@ -26,6 +26,7 @@ import {
   isUnicastHost,
   parseIpAddress,
   parseIpv4,
+  parseIpv6,
   sameAddress,
   UNSPECIFIED_IPV6,
   type IpAddress,
@@ -628,6 +629,14 @@ function buildVhostConfig(
   }
   if (givenSrcip?.family === 6 && (isMulticast(givenSrcip) || !isUnicastHost(givenSrcip))) {
     throw invalidValue('--srcip', `a unicast IPv6 address of ${iface}`, srcipGiven!);
+  }
+  if (givenSrcip?.family === 6) {
+    // The kernel refuses to send from an address the interface does not have: say so now.
+    const own6 = system.interfaceIpv6Addresses?.(iface);
+    if (own6 !== undefined && !own6.some((text) => parseIpv6(text)?.big === givenSrcip.big)) {
+      const has = own6.length === 0 ? 'it has none' : `it has ${own6.join(', ')}`;
+      throw invalidValue('--srcip', `one of ${iface}'s IPv6 addresses (${has})`, srcipGiven!);
+    }
   }
   const srcip6 = has6 ? (givenSrcip?.family === 6 ? givenSrcip : UNSPECIFIED_IPV6) : undefined;
 

@@ -11,6 +11,12 @@ import { fileURLToPath } from 'node:url';
 export interface SystemProbe {
   /** The interface's IPv4 addresses, or undefined when there is no such interface. */
   interfaceIpv4Addresses(name: string): string[] | undefined;
+  /**
+   * The interface's IPv6 addresses as `ip` writes them (link-local ones included), or undefined
+   * when there is no such interface or they cannot be read. Optional: a probe without it does
+   * not check an IPv6 --srcip.
+   */
+  interfaceIpv6Addresses?(name: string): string[] | undefined;
   /** Whether `path` (absolute) is a regular file this process may execute. */
   isExecutableFile(path: string): boolean;
   /**
@@ -49,6 +55,17 @@ export const realSystemProbe: SystemProbe = {
       return links.flatMap((link) => link.addr_info ?? []).filter((a) => a.family === 'inet' && typeof a.local === 'string').map((a) => a.local!);
     } catch {
       return [];
+    }
+  },
+
+  interfaceIpv6Addresses(name) {
+    const result = spawnSync('ip', ['-j', '-6', 'addr', 'show', 'dev', name], { encoding: 'utf8', timeout: 5000, env: { LC_ALL: 'C' } });
+    if (result.status !== 0) return undefined;
+    try {
+      const links = JSON.parse(result.stdout === '' ? '[]' : result.stdout) as Array<{ addr_info?: Array<{ family?: string; local?: string }> }>;
+      return links.flatMap((link) => link.addr_info ?? []).filter((a) => a.family === 'inet6' && typeof a.local === 'string').map((a) => a.local!);
+    } catch {
+      return undefined;
     }
   },
 

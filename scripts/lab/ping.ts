@@ -60,7 +60,7 @@ export interface ParsedPing {
 }
 
 // [1795317916.632356] 64 bytes from 198.18.0.50: icmp_seq=1 ttl=64 time=0.079 ms
-// [1796221269.226412] 64 bytes from 2001:db8:cafe::50: icmp_seq=1 ttl=64 time=0.079 ms
+// [1795317916.632356] 64 bytes from 2001:db8:cafe::50: icmp_seq=1 ttl=64 time=0.079 ms (IPv6: colons in the address)
 const REPLY_LINE = /^\[(\d+\.\d+)\] \d+ bytes from \S+: icmp_seq=(\d+) .*?(\(DUP!\))?$/;
 // [1795317916.637330] no answer yet for icmp_seq=7
 const MISSED_LINE = /^\[\d+\.\d+\] no answer yet for icmp_seq=(\d+)/;

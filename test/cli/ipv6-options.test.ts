@@ -30,6 +30,14 @@ describe('IPv6 --addr', () => {
     expect(vhost!.vips[0]).toMatchObject({ address: { text: '2001:db8:cafe::50' }, prefix: 64 });
   });
 
+  it('refuses an IPv6 --srcip the interface does not have, naming the ones it has', () => {
+    const system = { interfaces6: { eth0: ['fe80::1', '2001:db8:cafe::1'] } };
+    expect(usageErrorOf([...CARP6, '--srcip=2001:db8:cafe::9'], system).message).toBe(
+      "--srcip must be one of eth0's IPv6 addresses (it has fe80::1, 2001:db8:cafe::1), got \"2001:db8:cafe::9\"",
+    );
+    expect(configOf([...CARP6, '--srcip=2001:db8:cafe:0::1'], system).vhosts[0]!.srcip.text).toBe('2001:db8:cafe::1');
+  });
+
   it('takes an IPv6 --srcip and --mcast', () => {
     const [vhost] = vhostsOf([...CARP6, '--srcip=2001:db8:cafe::1', '--mcast=ff02::1:12']);
     expect(sourceFromLink(vhost!)).toBe(false);

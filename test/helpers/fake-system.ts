@@ -7,6 +7,8 @@ import type { SystemProbe } from '../../lib/cli/system.js';
 export interface FakeSystemOptions {
   /** Interface name → its IPv4 addresses. An interface with [] exists but has no address. */
   readonly interfaces?: Readonly<Record<string, readonly string[]>>;
+  /** Interface name → its IPv6 addresses; an interface not listed here is not asked about. */
+  readonly interfaces6?: Readonly<Record<string, readonly string[]>>;
   /** Absolute paths of executable files. */
   readonly executables?: readonly string[];
   /** Absolute path → whole file content; readFirstLine cuts the first line out of it. */
@@ -20,6 +22,7 @@ export interface FakeSystemOptions {
 /** A machine with eth0 (10.1.1.1 and 10.1.1.2), a down interface, two scripts and a passfile. */
 export const DEFAULT_FAKE_SYSTEM: Required<FakeSystemOptions> = {
   interfaces: { eth0: ['10.1.1.1', '10.1.1.2'], lo: ['127.0.0.1'], eth1: [] },
+  interfaces6: {},
   executables: ['/etc/vip-up.sh', '/etc/vip-down.sh', '/home/op/up.sh'],
   files: { '/etc/carp.pass': 'love\nsecond line ignored\n' },
   modes: {},
@@ -34,6 +37,10 @@ export function fakeSystem(options: FakeSystemOptions = {}): SystemProbe & { rea
     reads,
     interfaceIpv4Addresses(name) {
       const addresses = settings.interfaces[name];
+      return addresses === undefined ? undefined : [...addresses];
+    },
+    interfaceIpv6Addresses(name) {
+      const addresses = settings.interfaces6[name];
       return addresses === undefined ? undefined : [...addresses];
     },
     isExecutableFile(path) {

@@ -62,6 +62,8 @@ const FIXTURE_FILES = [
   'notify.conf',
   'lvs.conf',
   'include/keepalived.conf',
+  'ipv6.conf',
+  'ipv6-unicast.conf',
 ];
 
 describe('the fixtures are configurations keepalived 2.2.7 accepts', () => {
@@ -88,6 +90,17 @@ describe('a warning the translation gives is one keepalived gives', () => {
     ['an invalid priority', base('').replace('priority 100', 'priority 300'), /Priority not valid! must be between 1 & 255/, /priority must be from 1 to 255/],
     ['an unknown keyword', base('  priorty 90'), /Unknown keyword 'priorty'/, /unknown keyword "priorty"/],
     ['a track weight of 254', base('  track_interface {\n    eth1 weight -254\n  }'), /cannot be \+\/-254/, /cannot be -254: -253/],
+    // (keepalived's "the first IPv6 VIP address should be link local" comes at run time, not with -t.)
+    [
+      'version 2 before IPv6 VIPs in strict mode',
+      base('').replace('  priority 100\n', '  priority 100\n  version 2\n  strict_mode\n').replace('198.18.0.100/24', 'fe80::100/64'),
+      /cannot use IPv6 with VRRP version 2; setting version 3/,
+      /IPv6 cannot use VRRP version 2: version 3, as keepalived sets it/,
+    ],
+    ['version 2 after IPv6 VIPs', base('  version 2').replace('198.18.0.100/24', 'fe80::100/64'), /vrrp_version 2 conflicts with configured or deduced version/, /version 2 conflicts with the IPv6 instance/],
+    ['a label on an IPv6 VIP', base('').replace('198.18.0.100/24', 'fe80::100/64 label eth0:x'), /Cannot specify label for IPv6 addresses/, /label on the IPv6 address fe80::100\/64: ignored/],
+    ['native_ipv6 after IPv4 VIPs', base('  native_ipv6'), /Cannot specify native_ipv6 with IPv4 addresses/, /native_ipv6 in an IPv4 instance/],
+    ['an IPv6 mcast_dst_ip not link-local', base('  mcast_dst_ip ff05::12').replace('198.18.0.100/24', 'fe80::100/64'), /mcast_dst_ip ff05::12 not link-local multicast/, /is not an IPv6 link-local multicast address/],
   ];
   for (const [what, text, keepalivedSays, weSay] of cases) {
     it(what, () => {
@@ -96,6 +109,24 @@ describe('a warning the translation gives is one keepalived gives', () => {
       expect(keepalivedTest(file).output).toMatch(keepalivedSays);
       const { warnings } = translateKeepalivedConf(file, (path) => readFileSync(path, 'utf8'));
       expect(warnings.join('\n')).toMatch(weSay);
+    });
+  }
+});
+
+describe('what the translation refuses is what keepalived drops', () => {
+  const base = (vips: string, extra = '') =>
+    `global_defs {\n  script_user root\n  enable_script_security\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n${vips}\n  }\n${extra}\n}\n`;
+  const cases: Array<[string, string, RegExp, RegExp]> = [
+    ['a VIP of the other family', base('    fe80::100/64\n    198.18.0.100/24'), /address family must match VRRP instance \[198.18.0.100\/24\] - ignoring/, /is IPv4 but vrrp_instance VI_1 is IPv6/],
+    ['an IPv4 peer of an IPv6 instance', base('    fe80::100/64', '  unicast_src_ip 2001:db8::11\n  unicast_peer {\n    198.18.0.12\n  }'), /unicast peer address\s*\[198.18.0.12\] MUST be of the same family/, /unicast_peer 198.18.0.12 is IPv4/],
+    ['broadcast on an IPv6 VIP', base('    fe80::100/64\n    2001:db8::100/64 brd ::'), /trying to assign a broadcast .* to the IPv6 address/, /keepalived skips the address/],
+  ];
+  for (const [what, text, keepalivedSays, weSay] of cases) {
+    it(what, () => {
+      const file = join(scratch, 'keepalived.conf');
+      writeFileSync(file, text);
+      expect(keepalivedTest(file).output).toMatch(keepalivedSays);
+      expect(() => translateKeepalivedConf(file, (path) => readFileSync(path, 'utf8'))).toThrow(weSay);
     });
   }
 });

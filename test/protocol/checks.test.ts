@@ -337,6 +337,7 @@ function fixIpChecksum(buf: Buffer, headerLength = 20): void {
 describe('CARP over IPv6 (checkLinkPacket6, then the vhost wire)', async () => {
   const { checkLinkPacket6 } = await import('../../lib/protocol/checks.js');
   const { vhostWire } = await import('../../lib/protocol/wire.js');
+  type WireConfig = Parameters<typeof vhostWire>[0];
   const { ipv4, ipv6 } = await import('../../lib/net/address.js');
   const vips = [{ address: ipv6('2001:db8:cafe::50') }];
   const config = {
@@ -385,7 +386,7 @@ describe('CARP over IPv6 (checkLinkPacket6, then the vhost wire)', async () => {
   });
 
   it('drops another group, another digest (another VIP list), a corrupt checksum at the vhost', () => {
-    const check = (d: ReturnType<typeof datagram>, c = config) => {
+    const check = (d: ReturnType<typeof datagram>, c: WireConfig = config) => {
       const link = checkLinkPacket6(d, ctx);
       return link.ok ? vhostWire(c).check(link) : link;
     };
@@ -394,7 +395,7 @@ describe('CARP over IPv6 (checkLinkPacket6, then the vhost wire)', async () => {
     // A dual-stack vhost's digest covers its IPv4 address too: an IPv6-only peer disagrees.
     expect(check(datagram(), { ...config, digestVips: [...vips, { address: ipv4('198.18.0.50') }] })).toMatchObject({ ok: false, reason: 'bad-digest' });
     const corrupt = Buffer.from(payload);
-    corrupt[10] ^= 0xff;
+    corrupt[10] = corrupt[10]! ^ 0xff;
     expect(check(datagram({ payload: corrupt }))).toMatchObject({ ok: false, reason: 'bad-checksum' });
   });
 });
