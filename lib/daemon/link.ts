@@ -227,26 +227,24 @@ export class Link {
   }
 
   private deliver(result: LinkCheckResult, source: () => string | undefined): void {
-    {
-      if (!result.ok) {
-        this.drops.increment(result.reason);
-        if (QUIET_DROPS.has(result.reason)) {
-          this.deps.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
-        } else {
-          this.deps.limited.drop(result.reason, source(), result.detail);
-        }
-        return;
+    if (!result.ok) {
+      this.drops.increment(result.reason);
+      if (QUIET_DROPS.has(result.reason)) {
+        this.deps.log.debug(`dropped advert: ${result.reason}: ${result.detail}`);
+      } else {
+        this.deps.limited.drop(result.reason, source(), result.detail);
       }
-      // 7. The version and vhid pick the vhost; another vhid is another virtual host on the
-      //    segment.
-      const vhost = this.byVhid.get(demuxKey(result.version, result.vhid));
-      if (vhost === undefined) {
-        this.drops.increment('other-vhid');
-        this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.vhid}, ours ${this.vhidList()}`);
-        return;
-      }
-      vhost.receive(result);
+      return;
     }
+    // 7. The version and vhid pick the vhost; another vhid is another virtual host on the
+    //    segment.
+    const vhost = this.byVhid.get(demuxKey(result.version, result.vhid));
+    if (vhost === undefined) {
+      this.drops.increment('other-vhid');
+      this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.vhid}, ours ${this.vhidList()}`);
+      return;
+    }
+    vhost.receive(result);
   }
 
   dropSnapshot(): Readonly<Record<string, number>> {

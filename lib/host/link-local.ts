@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { parseIpv6, type Ipv6Address } from '../net/address.js';
+import { isLinkLocal, parseIpv6, type Ipv6Address } from '../net/address.js';
 
 /**
  * The IPv6 link-local address of an interface, the source of an IPv6 vhost's adverts when it
@@ -30,7 +30,7 @@ export function readInterfaceAddresses(ifname: string, list: Lister = networkInt
   for (const entry of entries) {
     if (entry.family !== 'IPv6') continue;
     const address = parseIpv6(entry.address.split('%')[0]!);
-    if (address !== undefined && address.big >> 118n === 0x3fan) {
+    if (address !== undefined && isLinkLocal(address)) {
       linkLocal = address;
       break;
     }

@@ -141,16 +141,20 @@ export function ipv6FromBytes(bytes: Uint8Array): Ipv6Address {
   return Object.freeze({ family: 6, text: formatIpv6(bytes), big: bigOf(bytes) });
 }
 
+/** Writes a 128-bit value as 16 bytes in network order at `offset`; returns `buf`. */
+export function writeIpv6(buf: Buffer, big: bigint, offset: number): Buffer {
+  let value = big;
+  for (let k = 15; k >= 0; k--) {
+    buf[offset + k] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return buf;
+}
+
 /** The address of a 128-bit value. */
 export function ipv6FromBig(big: bigint): Ipv6Address {
   if (big < 0n || big >> 128n !== 0n) throw new RangeError(`IPv6 address as integer must be 0..2^128-1, got ${big}`);
-  const bytes = Buffer.alloc(16);
-  let value = big;
-  for (let k = 15; k >= 0; k--) {
-    bytes[k] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  return ipv6FromBytes(bytes);
+  return ipv6FromBytes(writeIpv6(Buffer.alloc(16), big, 0));
 }
 
 /** The inverse of addressKey: a number is IPv4, a bigint IPv6. */
@@ -181,15 +185,7 @@ export function parseIpAddress(text: string): IpAddress | undefined {
 
 /** The address in network byte order (4 bytes for IPv4, 16 for IPv6). */
 export function addressBytes(address: IpAddress): Buffer {
-  if (address.family === 6) {
-    const bytes = Buffer.alloc(16);
-    let value = address.big;
-    for (let k = 15; k >= 0; k--) {
-      bytes[k] = Number(value & 0xffn);
-      value >>= 8n;
-    }
-    return bytes;
-  }
+  if (address.family === 6) return writeIpv6(Buffer.alloc(16), address.big, 0);
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(address.int, 0);
   return bytes;

@@ -273,13 +273,28 @@ export function checkLinkPacket(packet: Uint8Array, ctx: LinkInputContext): Link
     return drop('bad-ip-checksum', `from ${ip.src}: IPv4 header checksum ${hex16(ip.checksum)} does not verify`);
   }
 
-  // 5, 6. Version and type: the first byte, the same place in CARP and VRRP.
+  return checkVersionAndType(packet, ip, payloadStart, payloadLength, ctx, ' (CARP, VRRPv2)');
+}
+
+/**
+ * Checks 5 and 6, for either family: version and type, the first byte, the same place in CARP
+ * and VRRP. `twoIs` names what version 2 is on this family's links.
+ */
+function checkVersionAndType(
+  packet: Uint8Array,
+  ip: AdvertAddressing,
+  payloadStart: number,
+  payloadLength: number,
+  ctx: LinkInputContext,
+  twoIs: string,
+): LinkCheckResult {
+  const carpOnly = ctx.carpOnly ?? true;
   const version = packet[payloadStart]! >> 4;
   const type = packet[payloadStart]! & 0x0f;
   const versions = ctx.versions ?? CARP_VERSIONS;
   const kind = carpOnly ? 'CARP ' : '';
   if (!versions.has(version)) {
-    const spoken = [...versions].sort().map((v) => (v === 3 ? '3 (VRRPv3)' : carpOnly ? String(v) : `${v} (CARP, VRRPv2)`)).join(' or ');
+    const spoken = [...versions].sort().map((v) => (v === 3 ? '3 (VRRPv3)' : carpOnly ? String(v) : `${v}${twoIs}`)).join(' or ');
     return drop('bad-version', `from ${ip.src}: ${kind}version ${version}, expected ${spoken}`);
   }
   if (type !== CARP_TYPE_ADVERTISEMENT) {
@@ -321,18 +336,8 @@ export function checkLinkPacket6(datagram: Ipv6Datagram, ctx: LinkInputContext):
   if (isMulticast(destination) && ip.ttl !== CARP_TTL) {
     return drop('bad-ttl', `from ${ip.src}: hop limit ${ip.ttl}, expected ${CARP_TTL}`);
   }
-  const version = packet[0]! >> 4;
-  const type = packet[0]! & 0x0f;
-  const versions = ctx.versions ?? CARP_VERSIONS;
-  const kind = carpOnly ? 'CARP ' : '';
-  if (!versions.has(version)) {
-    const spoken = [...versions].sort().map((v) => (v === 3 ? '3 (VRRPv3)' : carpOnly ? String(v) : `${v} (CARP)`)).join(' or ');
-    return drop('bad-version', `from ${ip.src}: ${kind}version ${version}, expected ${spoken}`);
-  }
-  if (type !== CARP_TYPE_ADVERTISEMENT) {
-    return drop('bad-type', `from ${ip.src}: ${kind}type ${type}, expected ${CARP_TYPE_ADVERTISEMENT} (advertisement)`);
-  }
-  return { ok: true, packet, ip, payloadStart: 0, payloadLength, version, vhid: packet[1]! };
+  // VRRPv2 is IPv4 only: version 2 over IPv6 is CARP.
+  return checkVersionAndType(packet, ip, 0, payloadLength, ctx, ' (CARP)');
 }
 
 /**

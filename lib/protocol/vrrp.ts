@@ -21,6 +21,7 @@
  */
 import { internetChecksum } from './checksum.js';
 import { ProtocolDecodeError } from './errors.js';
+import { writeIpv6 } from '../net/address.js';
 
 export const VRRP_TYPE_ADVERTISEMENT = 1;
 export const VRRP_HEADER_LENGTH = 8;
@@ -74,11 +75,7 @@ function writeAddress(buf: Buffer, address: VrrpAddress, offset: number, family:
     buf.writeUInt32BE(Number(address) >>> 0, offset);
     return;
   }
-  let value = BigInt(address);
-  for (let k = 15; k >= 0; k--) {
-    buf[offset + k] = Number(value & 0xffn);
-    value >>= 8n;
-  }
+  writeIpv6(buf, BigInt(address), offset);
 }
 
 function readAddress6(view: Buffer, offset: number): bigint {
