@@ -188,6 +188,8 @@ class Daemon implements ControlTarget {
     // Started now, while the heap is small: it forks ip and arping for us (lib/host/launcher.ts).
     this.launcher = new Launcher((reason) => log.warn(`${reason}: carpd starts ip and arping itself from now on`));
     useLauncher(this.launcher);
+    // Forked now rather than during the first takeover (see VipGuardian).
+    if (this.config.vhosts.some((c) => c.manageVip)) this.guardian.prepare();
 
     const exited = new Promise<number>((resolve) => {
       this.resolveExit = resolve;

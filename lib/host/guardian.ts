@@ -136,8 +136,10 @@ const defaultSpawn = (args: readonly string[], stderr: 'inherit' | 'ignore'): Gu
   });
 
 /**
- * carpd's side of the guardian. Started on the first VIP it must hold (a BACKUP that never
- * becomes MASTER, or a carpd with --no-manage-vip, starts none). Every line is written before
+ * carpd's side of the guardian. The daemon starts it at launch when some vhost manages its
+ * VIPs (prepare()), not on the first VIP it must hold: Node's fork of itself blocks the event
+ * loop for 5 to 8 ms, and on a takeover that delayed the first advert and the VIP by as much
+ * (bench:vrrp). A carpd with --no-manage-vip starts none. Every line is written before
  * the change it announces is made: a `hold` before `ip addr add` runs, a `drop` after `ip addr
  * del` succeeded. A write to a pipe with room goes to the kernel at once (libuv tries the write
  * before queueing it), so a carpd killed the next instant has already told the guardian.
@@ -168,6 +170,11 @@ export class VipGuardian {
   /** The entries held now, as "iface cidr" (tests, status). */
   get heldVips(): string[] {
     return [...this.held.values()].map((e) => `${e.iface} ${e.cidr}`);
+  }
+
+  /** Starts the guardian now, holding nothing yet, so that no takeover waits for its fork. */
+  prepare(): void {
+    if (this.child === undefined && this.respawnTimer === undefined && !this.closing) this.start();
   }
 
   /** carpd is about to add cidr to iface for the vhost whose instance lock is lockPath. */
@@ -258,7 +265,7 @@ export class VipGuardian {
     );
     this.respawnTimer = setTimeout(() => {
       this.respawnTimer = undefined;
-      if (!this.closing && this.held.size > 0) this.start();
+      if (!this.closing) this.start();
     }, this.respawnDelayMs);
     this.respawnTimer.unref();
   }

@@ -166,6 +166,31 @@ describe('VipGuardian', () => {
     expect(g.pid).toBe(started[0]!.pid);
   });
 
+  it('prepare() starts it holding nothing; the first hold is then a line, not a fork', async () => {
+    const g = guardian();
+    g.prepare();
+    g.prepare();
+    expect(started).toHaveLength(1);
+    const a = lock('a');
+    g.hold('eth0', '198.18.0.7/32', a);
+    expect(started).toHaveLength(1);
+    started[0]!.stdin!.end();
+    await exitOf(started[0]!);
+    expect(ipCalls()).toBe('ip -force -batch -\naddress del 198.18.0.7/32 dev eth0\n');
+  });
+
+  it('a prepared guardian that holds nothing removes nothing when carpd dies, and is replaced if killed', async () => {
+    const g = guardian();
+    g.prepare();
+    started[0]!.kill('SIGKILL');
+    await exitOf(started[0]!);
+    await waitFor(() => started.length === 2, 2_000, 10, 'a second guardian');
+    started[1]!.stdin!.end();
+    await exitOf(started[1]!);
+    expect(ipCalls()).toBe('');
+    await g.close();
+  });
+
   it('a carpd that dies holding VIPs: the guardian removes the ones still held', async () => {
     const g = guardian();
     const a = lock('a');
