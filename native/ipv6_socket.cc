@@ -32,7 +32,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 namespace {
+
+using carpd_native::GetString;
+using carpd_native::IsFunction;
+using carpd_native::IsNullish;
+using carpd_native::SystemError;
+using carpd_native::ThrowSystemError;
+using carpd_native::ThrowTypeError;
 
 // A poll wake-up reads at most this many datagrams before yielding to the event loop. uv_poll
 // is level-triggered, so what is left is read on the next loop iteration: a flood cannot starve
@@ -60,50 +69,6 @@ struct Ipv6Socket {
   unsigned char buffer[kReceiveBufferSize];
 };
 
-// Node's convention for system errors: message "<what>: <strerror>", code "EPERM",
-// errno negative (libuv's numbering), syscall.
-napi_value SystemError(napi_env env, int err, const char* syscall, const char* what) {
-  char name[32];
-  uv_err_name_r(-err, name, sizeof name);
-  char text[320];
-  snprintf(text, sizeof text, "%s: %s", what, strerror(err));
-  napi_value code, message, error, errno_value, syscall_value;
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
-  napi_create_error(env, code, message, &error);
-  napi_create_int32(env, -err, &errno_value);
-  napi_set_named_property(env, error, "errno", errno_value);
-  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value);
-  napi_set_named_property(env, error, "syscall", syscall_value);
-  return error;
-}
-
-napi_value ThrowSystemError(napi_env env, int err, const char* syscall, const char* what) {
-  napi_throw(env, SystemError(env, err, syscall, what));
-  return nullptr;
-}
-
-napi_value ThrowTypeError(napi_env env, const char* message) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
-  return nullptr;
-}
-
-// Reads a JS string into buf; false (and a TypeError thrown) if it is not a string or too long.
-bool GetString(napi_env env, napi_value value, char* buf, size_t size, const char* what) {
-  napi_valuetype type;
-  napi_typeof(env, value, &type);
-  size_t length = 0;
-  if (type != napi_string || napi_get_value_string_utf8(env, value, nullptr, 0, &length) != napi_ok ||
-      length >= size) {
-    char message[128];
-    snprintf(message, sizeof message, "%s must be a string shorter than %zu bytes", what, size);
-    ThrowTypeError(env, message);
-    return false;
-  }
-  napi_get_value_string_utf8(env, value, buf, size, &length);
-  return true;
-}
-
 bool GetAddress(napi_env env, napi_value value, struct in6_addr* addr, const char* what) {
   char text[INET6_ADDRSTRLEN];
   if (!GetString(env, value, text, sizeof text, what)) return false;
@@ -114,18 +79,6 @@ bool GetAddress(napi_env env, napi_value value, struct in6_addr* addr, const cha
     return false;
   }
   return true;
-}
-
-bool IsNullish(napi_env env, napi_value value) {
-  napi_valuetype type;
-  napi_typeof(env, value, &type);
-  return type == napi_undefined || type == napi_null;
-}
-
-bool IsFunction(napi_env env, napi_value value) {
-  napi_valuetype type;
-  napi_typeof(env, value, &type);
-  return type == napi_function;
 }
 
 void FreeIfDone(Ipv6Socket* s) {
@@ -493,7 +446,10 @@ napi_value Close(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value Init(napi_env env, napi_value exports) {
+}  // namespace
+
+// Adds the Ipv6Socket class to the addon's exports (native/addon.cc).
+void RegisterIpv6Socket(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"join", nullptr, Join, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"leave", nullptr, Leave, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -503,9 +459,4 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value cls;
   napi_define_class(env, "Ipv6Socket", NAPI_AUTO_LENGTH, New, nullptr, sizeof methods / sizeof methods[0], methods, &cls);
   napi_set_named_property(env, exports, "Ipv6Socket", cls);
-  return exports;
 }
-
-}  // namespace
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -3,22 +3,26 @@
  * script runner. One VipManager per VIP; one script runner per vhost, so the scripts of two
  * vhosts never wait for each other while the up and down scripts of one never overlap.
  *
- * IPv6 VIPs go through `ip -6 ... nodad` one at a time (VipManager; the batcher is IPv4's), and
- * are announced with unsolicited neighbour advertisements (lib/net/neighbour-advert.ts) where
- * IPv4 ones get a gratuitous ARP.
+ * In the daemon, VIPs change over rtnetlink and the gratuitous ARP is carpd's own frame
+ * (HostIo, lib/host/host-io.ts): one system call each, made in the turn that asks for it, so
+ * nothing needs gathering. Without HostIo (CARPD_HOST_IO=commands, or sockets that could not
+ * be opened) IPv4 changes and ARPs go through the batcher's `ip -batch` and `arping`, IPv6 ones
+ * through `ip -6 ... nodad` one at a time (VipManager). IPv6 VIPs are announced with
+ * unsolicited neighbour advertisements (lib/net/neighbour-advert.ts) either way.
  */
 import type { VhostConfig } from '../config.js';
 import { ScriptRunner, type ScriptKind, type ScriptOutcome } from '../host/scripts.js';
 import type { HostLogger } from '../host/types.js';
 import { VipManager } from '../host/vip.js';
-import { formatVip, type VipAddress } from '../net/address.js';
+import { formatVip, type Ipv4Address, type VipAddress } from '../net/address.js';
+import { hostIo } from '../host/host-io.js';
 import { errorText } from '../errors.js';
 import { openNeighbourAdvertSocket, sendUnsolicitedNeighbourAdvert } from '../net/neighbour-advert.js';
 import type { Ipv6Socket } from '../net/ipv6-socket.js';
 import { readInterfaceAddresses } from '../host/link-local.js';
 import type { HostPort, NotifyChannel } from './ports.js';
 import type { HostBatcher } from '../host/batch.js';
-import type { VipGuardian } from '../host/guardian.js';
+import { guardianLine, type VipGuardian } from '../host/guardian.js';
 
 /** The VIP guardian and this vhost's instance lock file, which the guardian checks before it acts. */
 export interface GuardianLink {
@@ -98,14 +102,35 @@ export function createHostPort(
       return false;
     }
   };
+  /** Whether this VIP's change skips the batcher: IPv6 (its `ip -6` is VipManager's), or with HostIo. */
+  const direct = (vip: VipAddress): boolean => vip.address.family === 6 || hostIo() !== undefined;
+  const garp = (vip: VipAddress): Promise<boolean> => {
+    const io = hostIo();
+    if (io === undefined) return batcher.garp(iface(vip), vip.address.text, garpCancel.signal);
+    const problem = io.garp(iface(vip), vip.address as Ipv4Address);
+    if (problem === undefined) {
+      log.debug(`gratuitous ARP sent for ${vip.address.text} on ${iface(vip)}`);
+      return Promise.resolve(true);
+    }
+    log.error(`cannot send gratuitous ARP for ${vip.address.text} on ${iface(vip)}: ${problem}`);
+    return Promise.resolve(false);
+  };
   const removeVip = async (vip: VipAddress): Promise<boolean> => {
-    if (vip.address.family === 6) return manager(vip).remove();
+    if (direct(vip)) return manager(vip).remove();
     const outcome = await batcher.address('del', formatVip(vip), iface(vip));
     if (outcome === 'done') return true;
     if (outcome === 'failed' && (await present(vip)) === false) return true;
     return manager(vip).remove();
   };
   return {
+    prepare(vips) {
+      const io = hostIo();
+      for (const vip of vips) {
+        manager(vip);
+        guardianLine('hold', iface(vip), formatVip(vip), guarded?.lockPath ?? '/');
+        io?.prepare(vip.address, vip.prefix, iface(vip), label(vip));
+      }
+    },
     async removeStale(vip) {
       if (vip.address.family === 6) return manager(vip).removeStale();
       // One listing of the interface serves every vhost that asks in the same turn.
@@ -114,7 +139,9 @@ export function createHostPort(
       let removed = 0;
       for (const copy of addresses.filter((a) => a.local === vip.address.text && typeof a.prefixlen === 'number')) {
         const cidr = `${vip.address.text}/${copy.prefixlen}`;
-        if ((await batcher.address('del', cidr, iface(vip))) === 'done') removed++;
+        if (hostIo() !== undefined) {
+          if (await manager({ ...vip, prefix: copy.prefixlen! }).remove()) removed++;
+        } else if ((await batcher.address('del', cidr, iface(vip))) === 'done') removed++;
         else removed += await manager({ ...vip, prefix: copy.prefixlen! }).removeStale();
       }
       return removed;
@@ -123,10 +150,15 @@ export function createHostPort(
     // in the same turn: "already there" and "not there" count as done. Only when the listing
     // disagrees (or fails) is the change retried alone, with its own error line. A change that
     // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
+    addVipNow(vip) {
+      if (hostIo() === undefined) return undefined;
+      guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+      return manager(vip).addNow();
+    },
     async addVip(vip) {
       // Told before the address goes up: a carpd killed during the `ip addr add` is covered.
       guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
-      if (vip.address.family === 6) return manager(vip).add();
+      if (direct(vip)) return manager(vip).add();
       const outcome = await batcher.address('add', formatVip(vip), iface(vip), label(vip));
       if (outcome === 'done') return true;
       if (outcome === 'failed' && (await present(vip)) === true) return true;
@@ -138,7 +170,7 @@ export function createHostPort(
       if (removed) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
       return removed;
     },
-    garp: (vip) => (vip.address.family === 6 ? neighbourAdvert(vip) : batcher.garp(iface(vip), vip.address.text, garpCancel.signal)),
+    garp: (vip) => (vip.address.family === 6 ? neighbourAdvert(vip) : garp(vip)),
     requestScript: (kind, script, args) => scripts.request(kind, script, args),
     notify: (script, args, env, channel = 'notify') => notifier(channel).request('notify', script, args, env),
     scriptsIdle: async () => {

@@ -25,9 +25,18 @@ export const realTimers: TimerPort = {
  * throws at run time. The vhost orders the calls (a GARP never precedes its address).
  */
 export interface HostPort {
+  /** Builds, sends nothing: what adding and announcing these VIPs needs (VirtualHost's rehearsal). */
+  prepare?(vips: readonly VipAddress[]): void;
   /** Removes copies of the VIP left by an earlier run, whatever their prefix; returns how many. */
   removeStale(vip: VipAddress): Promise<number>;
   addVip(vip: VipAddress): Promise<boolean>;
+  /**
+   * The same, made before it returns (carpd's netlink socket): true/false as done, undefined
+   * when it cannot be done at once, and addVip() must be used. The vhost uses it on a takeover
+   * whose host queue is idle, so the VIP is up right after the advert, before the rest of the
+   * takeover's work (log lines, notify scripts, groups).
+   */
+  addVipNow?(vip: VipAddress): boolean | undefined;
   removeVip(vip: VipAddress): Promise<boolean>;
   /** Sends one gratuitous ARP for the VIP; not awaited by the caller (arping lingers 1 s). */
   garp(vip: VipAddress): Promise<boolean>;

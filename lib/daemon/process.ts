@@ -13,6 +13,7 @@ import { HostBatcher } from '../host/batch.js';
 import { HealthHub } from './health.js';
 import { daemonizeParent, isDaemonChild, notifyParentReady } from '../host/daemonize.js';
 import { Launcher, useLauncher } from '../host/launcher.js';
+import { HostIo, useHostIo } from '../host/host-io.js';
 import { VipGuardian } from '../host/guardian.js';
 import { acquireInstanceLock, instanceLockPath } from '../host/instance-lock.js';
 import { LinkMonitor } from '../host/link-monitor.js';
@@ -137,6 +138,8 @@ class Daemon implements ControlTarget {
   private readonly guardian: VipGuardian;
   /** Starts ip and arping for us (lib/host/launcher.ts). */
   private launcher: Launcher | undefined;
+  /** carpd's netlink and packet sockets for the VIPs and their ARPs (lib/host/host-io.ts). */
+  private hostIo: HostIo | undefined;
   private ipId = randomBytes(2).readUInt16BE(0);
 
   constructor(
@@ -188,6 +191,11 @@ class Daemon implements ControlTarget {
     // Started now, while the heap is small: it forks ip and arping for us (lib/host/launcher.ts).
     this.launcher = new Launcher((reason) => log.warn(`${reason}: carpd starts ip and arping itself from now on`));
     useLauncher(this.launcher);
+    // CARPD_HOST_IO=commands: ip and arping, as before carpd had its own sockets for them.
+    if (process.env.CARPD_HOST_IO !== 'commands') {
+      this.hostIo = HostIo.open(log);
+      useHostIo(this.hostIo);
+    }
     // Forked now rather than during the first takeover (see VipGuardian).
     if (this.config.vhosts.some((c) => c.manageVip)) this.guardian.prepare();
 
@@ -603,6 +611,8 @@ class Daemon implements ControlTarget {
     await this.closeMetrics?.();
     useLauncher(undefined);
     this.launcher?.close();
+    useHostIo(undefined);
+    this.hostIo?.close();
     if (this.config.process.pidfile !== undefined) removePidfile(this.config.process.pidfile);
     for (const release of [...this.locks.values(), ...this.inheritedLocks.values()]) release();
     // What the rate limiter still holds back (a flood's last window) is written before the log closes.

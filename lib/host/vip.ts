@@ -2,7 +2,8 @@ import { describeFailure, formatCommand, oneLine, runCommand, type CommandResult
 import { labelProblem } from '../net/names.js';
 import type { HostLogger } from './types.js';
 import { checkCommandPrefix, checkInteger, checkInterfaceName } from './validate.js';
-import { parseIpAddress } from '../net/address.js';
+import { parseIpAddress, type IpAddress } from '../net/address.js';
+import { hostIo, type HostIo } from './host-io.js';
 
 /**
  * The virtual address on the interface, through `ip -4 addr` (IPv6: `ip -6 addr`). Every operation is idempotent —
@@ -17,6 +18,10 @@ import { parseIpAddress } from '../net/address.js';
  * second or more after taking over, and the old master's copy is what DAD would find during a
  * hand-over anyway; the election already decided who holds it (keepalived adds it nodad too).
  * IPv6 addresses carry no label (the kernel keeps labels for IPv4 only).
+ *
+ * In the daemon, add() and remove() make the same change over rtnetlink instead (HostIo,
+ * lib/host/host-io.ts), with `ip` only as the fallback when the kernel's answer is missing;
+ * listings and the stale clean-up at start still run `ip -j`.
  */
 
 export interface VipManagerOptions {
@@ -58,6 +63,7 @@ export class VipManager {
   private readonly familyFlag: '-4' | '-6';
   /** The family as `ip -j` names it. */
   private readonly familyName: 'inet' | 'inet6';
+  private readonly address: IpAddress;
 
   constructor(o: VipManagerOptions) {
     checkInterfaceName('interface', o.interface);
@@ -67,6 +73,7 @@ export class VipManager {
     if (address.text !== o.vip) throw new TypeError(`vip must be written as ${address.text}, got ${JSON.stringify(o.vip)}`);
     checkInteger('prefix', o.prefix, 0, address.family === 6 ? 128 : 32);
     if (o.label !== undefined) checkLabel(o.label, o.interface);
+    this.address = address;
     this.familyFlag = address.family === 6 ? '-6' : '-4';
     this.familyName = address.family === 6 ? 'inet6' : 'inet';
     checkCommandPrefix('commandPrefix', o.commandPrefix);
@@ -84,8 +91,44 @@ export class VipManager {
     return `${this.vip}/${this.prefixLength}`;
   }
 
+  /** The daemon's sockets, unless a command prefix says the change belongs to another namespace. */
+  private io(): HostIo | undefined {
+    return this.commandPrefix === undefined ? hostIo() : undefined;
+  }
+
+  /**
+   * The change over rtnetlink: true/false when the kernel answered (a refusal logged), undefined
+   * when there is no HostIo or no answer, and `ip` must decide.
+   */
+  private overNetlink(op: 'add' | 'del'): boolean | undefined {
+    const io = this.io();
+    if (io === undefined) return undefined;
+    const outcome = io.address(op, this.address, this.prefixLength, this.ifname, op === 'add' ? this.label : undefined);
+    if (outcome.kind === 'done') {
+      this.log.debug(`${op === 'add' ? 'added' : 'removed'} ${this.cidr} ${op === 'add' ? 'to' : 'from'} ${this.ifname}`);
+      return true;
+    }
+    if (outcome.kind === 'failed') {
+      this.log.error(`cannot ${op === 'add' ? 'add' : 'remove'} ${this.cidr} on ${this.ifname}: ${outcome.reason}`);
+      return false;
+    }
+    this.log.warn(`${op === 'add' ? 'adding' : 'removing'} ${this.cidr} on ${this.ifname} over netlink: ${outcome.reason}; trying ip`);
+    return undefined;
+  }
+
+  /**
+   * Adds vip/prefix in this call, over the daemon's netlink socket: true/false as the kernel
+   * answered (a refusal logged); undefined when that cannot be known now (no HostIo, no answer):
+   * then add() decides.
+   */
+  addNow(): boolean | undefined {
+    return this.overNetlink('add');
+  }
+
   /** Adds vip/prefix. true when the address is on the interface afterwards. */
   async add(): Promise<boolean> {
+    const done = this.overNetlink('add');
+    if (done !== undefined) return done;
     const args = [this.familyFlag, 'addr', 'add', this.cidr, 'dev', this.ifname];
     if (this.label !== undefined) args.push('label', this.label);
     if (this.familyFlag === '-6') args.push('nodad');
@@ -108,6 +151,8 @@ export class VipManager {
 
   /** Removes vip/prefix (that prefix only; see removeStale). true when it is gone afterwards. */
   async remove(): Promise<boolean> {
+    const done = this.overNetlink('del');
+    if (done !== undefined) return done;
     const args = [this.familyFlag, 'addr', 'del', this.cidr, 'dev', this.ifname];
     const result = await this.ip(args);
     if (!result.failed) {

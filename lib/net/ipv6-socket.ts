@@ -1,13 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from './addon.js';
 
 /**
  * A raw IPv6 socket for one IP protocol on one interface: CARP and VRRPv3 adverts (protocol
  * 112 to ff02::12) and, with protocol 58, unsolicited neighbour advertisements. The only
- * importer of carpd's native addon (native/ipv6_socket.cc).
+ * user of carpd's native addon's Ipv6Socket (native/ipv6_socket.cc).
  *
  * The addon exists because the input checks need what the kernel strips from an IPv6 raw
  * socket's datagrams: the hop limit (255, or the packet came from off the link) and the
@@ -24,8 +21,6 @@ export const IPPROTO_ICMPV6 = 58;
 const SEND_TIMEOUT_MS = 1000;
 /** Pause before retrying a send refused with EAGAIN (the socket's send buffer was full). */
 const SEND_RETRY_MS = 5;
-/** Where node-gyp puts the addon, relative to the package root. */
-const ADDON_PATH = join('build', 'Release', 'ipv6_socket.node');
 
 export interface Ipv6SocketOptions {
   readonly interface: string;
@@ -63,7 +58,7 @@ interface NativeSocket {
   close(): void;
 }
 
-interface NativeAddon {
+interface Ipv6Addon {
   Ipv6Socket: new (
     ifname: string,
     protocol: number,
@@ -80,38 +75,6 @@ interface PendingSend {
   readonly deadline: number;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
-}
-
-let addon: NativeAddon | undefined;
-
-/**
- * The package root: the nearest directory above this module with a package.json. This file
- * runs from lib/net (tests), dist/lib/net (a checkout) and /usr/lib/carpd/dist/lib/net (the
- * .deb), so a fixed number of '..' would be wrong in one of them.
- */
-function packageRoot(): string {
-  const start = dirname(fileURLToPath(import.meta.url));
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return start;
-  }
-}
-
-/** Loaded on the first socket, so an IPv4-only carpd runs even where the addon is missing. */
-function loadAddon(): NativeAddon {
-  if (addon) return addon;
-  const root = packageRoot();
-  const path = join(root, ADDON_PATH);
-  if (!existsSync(path)) {
-    throw new Error(`IPv6 needs carpd's native addon ${path}, which was not built: run npm ci in ${root}`);
-  }
-  try {
-    addon = createRequire(import.meta.url)(path) as NativeAddon;
-  } catch (err) {
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new Error(`carpd's native addon ${path} does not load (${reason}): run npm rebuild in ${root}`);
-  }
-  return addon;
 }
 
 function isEagain(err: unknown): boolean {
@@ -137,7 +100,7 @@ export class Ipv6Socket extends EventEmitter<Ipv6SocketEvents> {
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) {
       throw new RangeError(`IPv6 socket hopLimit must be an integer from 1 to 255, received ${String(hopLimit)}`);
     }
-    const { Ipv6Socket: Native } = loadAddon();
+    const { Ipv6Socket: Native } = loadAddon<Ipv6Addon>('IPv6');
     const onPacket =
       options.receive === false
         ? null

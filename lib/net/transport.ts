@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import raw, { type Socket } from 'raw-socket';
 import { IPPROTO_CARP } from '../protocol/constants.js';
 import { ipv4ToBytes } from '../protocol/ipv4.js';
+import { AF_INET, inetAddress, openHostSocket, SOCK_RAW, type HostSocket } from './host-socket.js';
 
 /**
  * The CARP socket: a raw IPv4 socket for protocol 112, the only importer of raw-socket.
@@ -10,6 +11,12 @@ import { ipv4ToBytes } from '../protocol/ipv4.js';
  * wire: TOS low-delay, DF, TTL 255, source = --srcip whatever address the kernel would pick.
  * ucarp writes whole Ethernet frames with a 00:00:5e:00:00:<vhid> source MAC through pcap; a
  * raw IP socket sends from the interface's own MAC, which receivers do not check.
+ *
+ * Adverts leave through a second, send-only socket of carpd's addon (IPPROTO_RAW: the header
+ * is ours, and the kernel delivers nothing to it), in the call itself: raw-socket queues a send
+ * until the event loop's next poll phase, so a new master's first advert waited behind the VIP,
+ * the ARPs and the log lines of its takeover. raw-socket still receives, and sends whatever the
+ * kernel would not take at once (a full send buffer), or everything if the addon is missing.
  */
 
 // Linux values from <linux/in.h> and <asm-generic/socket.h>; raw-socket exports only a few.
@@ -21,6 +28,7 @@ const IP_MULTICAST_IF = 32;
 const IP_MULTICAST_TTL = 33;
 const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
+const IPPROTO_RAW = 255;
 /** A send the kernel has not taken by then is reported as failed rather than left hanging. */
 const SEND_TIMEOUT_MS = 1000;
 
@@ -50,8 +58,29 @@ function ipMreqn(group: string, local: string): Buffer {
   return b;
 }
 
+/** The send-only socket, set up as the receiving one is; undefined if the addon cannot make it. */
+function openSendSocket(o: TransportOptions): HostSocket | undefined {
+  let socket: HostSocket | undefined;
+  try {
+    socket = openHostSocket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    socket.setOption(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${o.interface}\0`));
+    socket.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    socket.setOption(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn(o.groups[0] ?? '224.0.0.18', o.srcip));
+    return socket;
+  } catch {
+    socket?.close();
+    return undefined;
+  }
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'EAGAIN' || code === 'EWOULDBLOCK' || code === 'ENOBUFS';
+}
+
 export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly socket: Socket;
+  private readonly sendSocket: HostSocket | undefined;
   private closed = false;
   private readonly joined = new Set<string>();
 
@@ -79,6 +108,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     s.on('close', () => {
       this.closed = true;
     });
+    this.sendSocket = openSendSocket(o);
   }
 
   /**
@@ -100,11 +130,16 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
    * entry for that (host/neigh.ts) and we send to the group as usual.
    */
   send(datagram: Buffer, to: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new Error('transport closed'));
-        return;
+    if (this.closed) return Promise.reject(new Error('transport closed'));
+    if (this.sendSocket !== undefined) {
+      try {
+        this.sendSocket.send(datagram, inetAddress(ipv4ToBytes(to)));
+        return Promise.resolve();
+      } catch (error) {
+        if (!isBusy(error)) return Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
+    }
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`send not completed within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
       this.socket.send(datagram, 0, datagram.length, to, null, (error) => {
         clearTimeout(timer);
@@ -115,6 +150,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
   }
 
   close(): void {
+    this.sendSocket?.close();
     if (this.closed) return;
     this.closed = true;
     this.socket.close();

@@ -12,6 +12,8 @@ export interface CarpdOptions {
   advbase?: number;
   advskew?: number;
   extra?: string[];
+  /** Added to carpd's environment (e.g. CARPD_HOST_IO=commands). */
+  env?: Record<string, string>;
 }
 
 /** The ucarp-style command line for a host of the lab (VIP = lab.vip()). */
@@ -29,7 +31,7 @@ export function carpdArgs(lab: Lab, host: LabHost, o: CarpdOptions = {}): string
 }
 
 export function startCarpd(lab: Lab, host: LabHost, o: CarpdOptions = {}): LabProcess {
-  return host.spawn(process.execPath, [CARPD, ...carpdArgs(lab, host, o)]);
+  return host.spawn(process.execPath, [CARPD, ...carpdArgs(lab, host, o)], o.env !== undefined ? { env: o.env } : undefined);
 }
 
 export function vipHolders(lab: Lab): Promise<LabHost[]> {

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sendGratuitousArp } from '../../lib/host/garp.js';
 import { VipManager } from '../../lib/host/vip.js';
 import { useNamespaceSet } from '../helpers/lab.js';
-import { RecordingLogger, waitFor } from './helpers.js';
+import { inNamespaceWithHostIo, RecordingLogger, waitFor } from './helpers.js';
 
 /**
  * Two "routers" and a client on one bridge, each in a namespace this file creates (scripts/lab's
@@ -166,5 +166,44 @@ describe('gratuitous ARP with arping', () => {
     expect(await sendGratuitousArp({ interface: IF, vip: VIP, log, commandPrefix: prefixFor(r1) })).toBe(true);
     expect((await getLab().ip(client, ['neigh', 'show', VIP, 'dev', IF])).trim()).toBe('');
     expect(await vip.remove()).toBe(true);
+  });
+});
+
+// The daemon's own frame (lib/net/arp.ts through HostIo, run by a Node process inside r1):
+// byte for byte the one arping sends, and it moves a client's entry the same way.
+describe("gratuitous ARP from carpd's packet socket (HostIo)", () => {
+  it('is the frame arping sends, byte for byte, and needs no VIP on the interface', async () => {
+    const log = new RecordingLogger();
+    const vip = new VipManager({ interface: IF, vip: VIP, prefix: 32, log, commandPrefix: prefixFor(r1) });
+    expect(await vip.add()).toBe(true);
+    const fromArping = await capture(`arp and arp[14:4] = 0x${VIP_HEX}`);
+    expect(await sendGratuitousArp({ interface: IF, vip: VIP, log, commandPrefix: prefixFor(r1) })).toBe(true);
+    const arpingFrame = frameBytes(await fromArping.output);
+    expect(await vip.remove()).toBe(true);
+
+    // Without the VIP on the interface: a packet socket binds to no address.
+    const ours = await capture(`arp and arp[14:4] = 0x${VIP_HEX}`);
+    const { result, lines } = inNamespaceWithHostIo(r1, `return io.garp(${JSON.stringify(IF)}, ipv4(${JSON.stringify(VIP)})) ?? 'sent';`);
+    expect(result).toBe('sent');
+    expect(lines).toEqual([]);
+    const ourFrame = frameBytes(await ours.output);
+    expect(ourFrame.length).toBe(42);
+    expect(ourFrame.toString('hex')).toBe(arpingFrame.toString('hex'));
+  });
+
+  it("moves a client's existing entry for the VIP to the sender's MAC", async () => {
+    const lab = getLab();
+    const [mac1, mac2] = [await lab.mac(r1, IF), await lab.mac(r2, IF)];
+    await lab.exec(client, 'ip', ['neigh', 'replace', VIP, 'lladdr', mac1, 'dev', IF, 'nud', 'stale']);
+    const { result } = inNamespaceWithHostIo(r2, `return io.garp(${JSON.stringify(IF)}, ipv4(${JSON.stringify(VIP)})) ?? 'sent';`);
+    expect(result).toBe('sent');
+    const moved = await waitFor(async () => (await lab.exec(client, 'ip', ['neigh', 'show', VIP, 'dev', IF])).stdout.includes(mac2), 2000);
+    expect(moved).toBe(true);
+    await lab.exec(client, 'ip', ['neigh', 'del', VIP, 'dev', IF]);
+  });
+
+  it('a missing interface is said so, nothing sent', () => {
+    const { result } = inNamespaceWithHostIo(r1, `return io.garp('nope0', ipv4(${JSON.stringify(VIP)})) ?? 'sent';`);
+    expect(result).toBe('there is no interface nope0');
   });
 });

@@ -57,3 +57,30 @@ export class StandInProcesses {
     for (const sleeper of this.live.splice(0)) sleeper.kill('SIGKILL');
   }
 }
+
+/**
+ * Runs `body` (an async function body, ES module code) in a Node process inside network
+ * namespace ns, with `io` bound to an opened HostIo (dist/lib/host/host-io.js: `npm run build`
+ * first) installed as the daemon installs it, and `log` collecting its lines; resolves to what
+ * the body returns, with the lines. Code that drives carpd's own netlink and packet sockets must
+ * run inside the namespace whose addresses it changes: never in the test runner's own.
+ */
+export function inNamespaceWithHostIo(ns: string, body: string): { result: unknown; lines: string[] } {
+  const root = new URL('../../', import.meta.url);
+  const code = `
+    const { HostIo, useHostIo } = await import(${JSON.stringify(new URL('dist/lib/host/host-io.js', root).href)});
+    const { VipManager } = await import(${JSON.stringify(new URL('dist/lib/host/vip.js', root).href)});
+    const { ipv4, ipv6 } = await import(${JSON.stringify(new URL('dist/lib/net/address.js', root).href)});
+    const lines = [];
+    const log = { debug: (m) => lines.push('debug ' + m), info: (m) => lines.push('info ' + m), warn: (m) => lines.push('warn ' + m), error: (m) => lines.push('error ' + m) };
+    const io = HostIo.open(log);
+    if (io === undefined) throw new Error('HostIo did not open: ' + lines.join('; '));
+    useHostIo(io);
+    const result = await (async () => { ${body} })();
+    io.close();
+    process.stdout.write(JSON.stringify({ result, lines }));
+  `;
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`node in ${ns} failed (status ${String(r.status)}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as { result: unknown; lines: string[] };
+}

@@ -30,16 +30,16 @@ describe('two carpd nodes and a client', () => {
   });
 
   /** h1 (advskew 200, --preempt) and h2 (advskew 0), started together; daemons[0] is h1's. */
-  function startBoth(lab: Lab): [LabProcess, LabProcess] {
+  function startBoth(lab: Lab, env?: Record<string, string>): [LabProcess, LabProcess] {
     const [h1, h2] = [lab.host(1), lab.host(2)];
-    daemons.push(startCarpd(lab, h1, { advskew: H1_ADVSKEW, extra: ['--preempt'] }));
-    daemons.push(startCarpd(lab, h2, { advskew: 0 }));
+    daemons.push(startCarpd(lab, h1, { advskew: H1_ADVSKEW, extra: ['--preempt'], ...(env !== undefined ? { env } : {}) }));
+    daemons.push(startCarpd(lab, h2, { advskew: 0, ...(env !== undefined ? { env } : {}) }));
     return [daemons[0]!, daemons[1]!];
   }
 
   /** The steady state most tests start from: h2 MASTER, h1 BACKUP having heard it. */
-  async function h2MasterH1Backup(lab: Lab): Promise<[LabProcess, LabProcess]> {
-    const [b1, m2] = startBoth(lab);
+  async function h2MasterH1Backup(lab: Lab, env?: Record<string, string>): Promise<[LabProcess, LabProcess]> {
+    const [b1, m2] = startBoth(lab, env);
     expect(await singleMaster(lab, 15_000, 1_000)).toBe(lab.host(2));
     await waitFor(
       async () => {
@@ -156,5 +156,24 @@ describe('two carpd nodes and a client', () => {
     expect(report.largestGapMs).toBeLessThan(H1_MASTER_DOWN_MS - 1_000);
     expect(m2.output()).toMatch(/MASTER -> INIT \(shutdown: bow-out advert sent, releasing the VIP\)/);
     expect(b1.output()).toMatch(/BACKUP -> MASTER \(master 198\.18\.0\.2 bowed out/);
+  }, 30_000);
+
+  it("with CARPD_HOST_IO=commands (ip and arping, no netlink or packet socket) the hand-over and the client's ARP entry work the same", async () => {
+    const lab = getLab();
+    const [h1, h2] = lab.hosts;
+    const [b1, m2] = await h2MasterH1Backup(lab, { CARPD_HOST_IO: 'commands' });
+    const ping = lab.client.startPing(lab.vip());
+    await ping.waitForReply(5_000);
+    m2.signal('SIGTERM');
+    expect(await m2.exited).toEqual({ code: 0, signal: null });
+    await waitFor(() => h1!.hasAddress(lab.vip()), 5_000, 10, 'the VIP on the backup');
+    expect(await h2!.hasAddress(lab.vip())).toBe(false);
+    // The gratuitous ARP (arping's) moved the client's entry to h1's MAC.
+    const mac1 = h1!.mac;
+    await waitFor(async () => (await lab.client.arpEntry(lab.vip()))?.mac === mac1, 3_000, 20, "the client's entry on h1's MAC");
+    await ping.stop();
+    expect(b1.output()).toMatch(/BACKUP -> MASTER \(master 198\.18\.0\.2 bowed out/);
+    // Nothing went over carpd's own sockets, and nothing failed.
+    expect(b1.output()).not.toMatch(/netlink|cannot/);
   }, 30_000);
 });

@@ -160,7 +160,7 @@ describe('the .deb: build, inspect, install, ifupdown drop-in for ucarp, remove'
       './usr/lib/carpd/dist/lib/cli/main.js',
       './usr/lib/carpd/dist/lib/daemon/process.js',
       './usr/lib/carpd/node_modules/raw-socket/build/Release/raw.node',
-      './usr/lib/carpd/build/Release/ipv6_socket.node',
+      './usr/lib/carpd/build/Release/carpd_native.node',
       './usr/lib/carpd/node_modules/tinyglobby/package.json',
       './usr/lib/carpd/node_modules/yargs/package.json',
       './usr/lib/carpd/node_modules/execa/package.json',
