@@ -11,13 +11,63 @@ export type NotifyChannel = 'notify' | 'state' | 'keepalived';
 
 /** One-shot timers; handles are opaque to the caller. */
 export interface TimerPort {
-  set(delayMs: number, fire: () => void): unknown;
+  /**
+   * `exact`: fire at the deadline to a few µs rather than Node's whole milliseconds, and call
+   * `exact.soon` a couple of milliseconds before it (see ExactTimer).
+   */
+  set(delayMs: number, fire: () => void, exact?: { readonly soon?: () => void }): unknown;
   clear(handle: unknown): void;
 }
 
+/** How early the Node timer of an exact one fires: more than Node's own rounding (up to ~1.3 ms). */
+const EXACT_LEAD_MS = 2;
+
+/**
+ * A timer that fires at its deadline, not up to 1.3 ms after it. Node counts timers in whole
+ * milliseconds of the event loop's cached clock, so a 68.75 ms wait (VRRP's skew time at
+ * priority 80, advert_int 0.1) fired at 69.3 to 70 ms; keepalived's fires within µs. Here a
+ * Node timer fires EXACT_LEAD_MS early and setImmediate turns the event loop until the
+ * deadline: a spin of ~2 ms, but one that still reads every socket on each turn, so an advert
+ * that arrives meanwhile cancels the timer as it would have before. Used for the timer that
+ * ends a wait for a silent master (master-down, skew): it fires only at a takeover, and a
+ * takeover is what the wait is for. Its `soon` callback lets the vhost rehearse the takeover
+ * in those milliseconds, so the real one runs on warm caches.
+ */
+export class ExactTimer {
+  private timeout: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+
+  /**
+   * `soon`: called once when the loop starts turning, to get ready for what fire() will do.
+   * `leadMs`: how long before the deadline that is (tests make it long).
+   */
+  constructor(delayMs: number, private readonly fire: () => void, soon?: () => void, leadMs = EXACT_LEAD_MS) {
+    const deadline = performance.now() + delayMs;
+    const check = (): void => {
+      this.timeout = undefined;
+      this.immediate = undefined;
+      if (performance.now() >= deadline) this.fire();
+      else this.immediate = setImmediate(check);
+    };
+    this.timeout = setTimeout(() => {
+      soon?.();
+      check();
+    }, Math.max(0, delayMs - leadMs));
+  }
+
+  cancel(): void {
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timeout = this.immediate = undefined;
+  }
+}
+
 export const realTimers: TimerPort = {
-  set: (delayMs, fire) => setTimeout(fire, delayMs),
-  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  set: (delayMs, fire, exact) => (exact !== undefined ? new ExactTimer(delayMs, fire, exact.soon) : setTimeout(fire, delayMs)),
+  clear: (handle) => {
+    if (handle instanceof ExactTimer) handle.cancel();
+    else clearTimeout(handle as NodeJS.Timeout);
+  },
 };
 
 /**

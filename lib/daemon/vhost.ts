@@ -25,6 +25,25 @@ export const QUIET_DROPS: ReadonlySet<DropReason> = new Set(['own-packet', 'othe
 /** Events a sync group sends; the transitions they cause are not passed back to the group. */
 const GROUP_EVENTS: ReadonlySet<MachineEvent['type']> = new Set(['groupMaster', 'groupBackup', 'groupHold']);
 
+function sameClaim(a: Claim, b: Claim): boolean {
+  if (isVrrpClaim(a) || isVrrpClaim(b)) return isVrrpClaim(a) && isVrrpClaim(b) && a.priority === b.priority && a.intervalCs === b.intervalCs;
+  return a.advbase === b.advbase && a.advskew === b.advskew;
+}
+
+/** What the wire and the neighbours must see first, in the machine's order: advert, VIP, ARP. */
+const URGENT: ReadonlySet<Effect['type']> = new Set(['sendAdvert', 'addVip', 'garp']);
+
+/**
+ * The effects with the urgent ones first, each kind in the machine's order. keepalived's order
+ * on a takeover: the advert, the VIP, the gratuitous ARPs, and only then its log line and notify
+ * scripts; applied in the machine's order, the log line, notify and group work came between the
+ * advert and the VIP (about 0.5 ms, measured by bench:vrrp).
+ */
+function urgentFirst(effects: readonly Effect[]): readonly Effect[] {
+  if (!effects.some((e) => e.type === 'addVip')) return effects;
+  return [...effects.filter((e) => URGENT.has(e.type)), ...effects.filter((e) => !URGENT.has(e.type))];
+}
+
 export interface VhostPorts {
   readonly clock: Clock;
   readonly timers: TimerPort;
@@ -62,6 +81,12 @@ export class VirtualHost {
   private readonly timers = new Map<TimerName, unknown>();
   /** VIP, ARP and script work runs one step at a time, in the order the machine asked. */
   private hostQueue: Promise<unknown> = Promise.resolve();
+  /** Tasks queued on hostQueue and not yet settled. */
+  private hostPending = 0;
+  /** The last addVip effect's VIPs were added in its own turn (addVipsNow). */
+  private vipsAddedNow = false;
+  /** The takeover's advert, encoded while the master-down timer ran out (rehearseTakeover). */
+  private prepared: { readonly claim: Claim; readonly src: number | bigint; readonly datagrams: readonly Buffer[] } | undefined;
   private readonly pendingGarps = new Set<Promise<boolean>>();
   private advertsSent = 0;
   /** The advert being sent now, if any (never rejects: sendAdvert catches). */
@@ -133,6 +158,35 @@ export class VirtualHost {
   start(linkUp: boolean): void {
     this.lastAbility = linkUp;
     this.dispatch({ type: 'start', linkUp });
+    this.rehearseTakeover();
+  }
+
+  /**
+   * Runs, without sending or changing anything, the code a takeover runs: encoding our advert
+   * and the host side's preparation (VipManager, netlink message, ARP frame). A takeover is the
+   * one moment carpd must be quick and a path it has rarely or never run: measured by
+   * bench:vrrp, that code's first run cost about 3 ms between the master-down timer and the VIP
+   * (V8 runs a function's first calls slowly, gathering its type feedback), and even warm, on
+   * caches gone cold while the backup slept, a millisecond, where keepalived needs 0.4. So it
+   * runs once at start, and again in the master-down timer's last 2 ms (`keep`): then the VRRP
+   * advert it encodes is the one sent, should the timer fire with the same claim.
+   */
+  private rehearseTakeover(keep = false): void {
+    try {
+      const src = this.source();
+      if (src !== undefined) {
+        const claim = this.machine.status().claim;
+        const destinations = this.config.peers.length > 0 ? this.config.peers : [this.config.mcast];
+        const datagrams = destinations.map((dst) => this.wire.encode(claim, dst, keep ? this.ports.randomIpId() : 0, 0n, src));
+        // A VRRP advert holds no counter: the one encoded now is the one to send, if the claim
+        // and source are still the same when the timer fires (CARP's counter is taken at send).
+        this.prepared = keep && this.config.protocol !== 'carp' ? { claim, src: addressKey(src), datagrams } : undefined;
+      }
+      if (this.config.manageVip) this.ports.host.prepare?.(this.hostVips);
+    } catch (error) {
+      // Only a rehearsal: the takeover itself reports whatever is wrong.
+      this.ports.log.debug(`takeover rehearsal: ${errorText(error)}`);
+    }
   }
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -148,7 +202,7 @@ export class VirtualHost {
       return;
     }
     const own = !GROUP_EVENTS.has(event.type);
-    for (const effect of effects) {
+    for (const effect of urgentFirst(effects)) {
       this.apply(effect);
       if (effect.type === 'transition' && own && effect.to !== 'INIT') {
         this.ports.onOwnTransition?.(this, effect.from, effect.to, effect.reason);
@@ -224,6 +278,7 @@ export class VirtualHost {
       case 'addVip':
         if (c.manageVip) {
           this.lastVipChange = 'add';
+          if (this.addVipsNow()) break;
           this.onHostQueue(async () => {
             const failed: string[] = [];
             for (const vip of this.hostVips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
@@ -237,8 +292,10 @@ export class VirtualHost {
         break;
       case 'garp':
         if (c.manageVip) {
-          // arping binds to the VIP, so it goes after the `ip addr add` queued before it.
-          this.onHostQueue(async () => this.startGarps());
+          // Right after VIPs added in this very turn (addVipsNow); else after the queued `ip addr
+          // add` (arping binds to the VIP).
+          if (this.vipsAddedNow && this.hostPending === 0) this.startGarps();
+          else this.onHostQueue(async () => this.startGarps());
         } else {
           // The up-script adds the address (ucarp style): announce it once the script is done.
           this.onHostQueue(async () => {
@@ -261,10 +318,16 @@ export class VirtualHost {
       }
       case 'armTimer': {
         this.clearTimer(effect.timer);
-        const handle = this.ports.timers.set(effect.delayMs, () => {
-          this.timers.delete(effect.timer);
-          this.dispatch({ type: 'timer', timer: effect.timer });
-        });
+        // The master-down timer (skew time after a bow-out included) ends the wait before a
+        // takeover: exact, so the backup's figure is the protocol's, not Node's rounding.
+        const handle = this.ports.timers.set(
+          effect.delayMs,
+          () => {
+            this.timers.delete(effect.timer);
+            this.dispatch({ type: 'timer', timer: effect.timer });
+          },
+          effect.timer === 'masterDownTimer' ? { soon: () => this.rehearseTakeover(true) } : undefined,
+        );
         this.timers.set(effect.timer, handle);
         break;
       }
@@ -304,6 +367,7 @@ export class VirtualHost {
 
   private queueVipRemoval(): void {
     this.lastVipChange = 'remove';
+    this.vipsAddedNow = false;
     // A leaving master's bow-out (priority 0) goes on the wire before `ip` is spawned: the
     // spawn blocks the event loop for several ms, and the backups' skew time starts only when
     // they hear the advert (measured: the bow-out left 10-20 ms late behind the removal).
@@ -315,6 +379,7 @@ export class VirtualHost {
   }
 
   private clearTimer(timer: TimerName): void {
+    if (timer === 'masterDownTimer') this.prepared = undefined;
     const handle = this.timers.get(timer);
     if (handle !== undefined) this.ports.timers.clear(handle);
     this.timers.delete(timer);
@@ -336,9 +401,42 @@ export class VirtualHost {
   }
 
   private onHostQueue(task: () => Promise<unknown>): void {
-    this.hostQueue = this.hostQueue.then(task).catch((error: unknown) => {
-      this.ports.log.error(`host operation failed: ${errorText(error)}`);
-    });
+    this.hostPending++;
+    this.hostQueue = this.hostQueue
+      .then(task)
+      .catch((error: unknown) => {
+        this.ports.log.error(`host operation failed: ${errorText(error)}`);
+      })
+      .finally(() => this.hostPending--);
+  }
+
+  /**
+   * A takeover's VIPs, added before this returns when the host can (carpd's netlink socket) and
+   * nothing waits in the host queue, which they would otherwise have to follow. true: done
+   * (failures reported to the machine, as the queued path does); false: queue them.
+   */
+  private addVipsNow(): boolean {
+    const host = this.ports.host;
+    this.vipsAddedNow = false;
+    if (this.hostPending > 0 || host.addVipNow === undefined) return false;
+    const failed: string[] = [];
+    const later: VipAddress[] = [];
+    for (const vip of this.hostVips) {
+      const added = host.addVipNow(vip);
+      if (added === undefined) later.push(vip);
+      else if (!added) failed.push(vip.address.text);
+    }
+    if (later.length > 0) {
+      // No answer from the kernel for some: the queued path (ip) decides those, all of them
+      // (adding one that is there is harmless), and the GARPs follow it.
+      return false;
+    }
+    this.vipsAddedNow = true;
+    if (failed.length > 0) {
+      // Not from inside the dispatch that asked for the VIPs.
+      queueMicrotask(() => this.dispatch({ type: 'vipAddFailed', reason: `cannot add ${failed.join(', ')} to ${this.config.interface}` }));
+    }
+    return true;
   }
 
   /**
@@ -364,9 +462,15 @@ export class VirtualHost {
     const counter = this.replay?.counter.next(this.ports.wallClock()) ?? this.counter.next();
     // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
     const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
+    // Encoded in the master-down timer's last milliseconds (rehearseTakeover), if still valid.
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    const ready = prepared !== undefined && prepared.src === addressKey(src) && sameClaim(prepared.claim, claim) ? prepared.datagrams : undefined;
     try {
       const from = src.family === 6 ? src.text : undefined;
-      await Promise.all(destinations.map((dst) => adverts.send(this.wire.encode(claim, dst, this.ports.randomIpId(), counter, src), dst.text, from)));
+      await Promise.all(
+        destinations.map((dst, i) => adverts.send(ready?.[i] ?? this.wire.encode(claim, dst, this.ports.randomIpId(), counter, src), dst.text, from)),
+      );
       this.advertsSent++;
       if (this.ports.debug === true) this.ports.log.debug(`advert sent: ${this.rules.describe(claim)}${c.protocol === 'carp' ? ` counter ${counter}` : ''}`);
     } catch (error) {

@@ -80,11 +80,11 @@ describe('bin/carpd', () => {
   }, 60_000);
 
   it('runs the bundle through a code cache V8 accepts with the flags bin/carpd sets', () => {
-    // The same wrapper and flag as bin/carpd; a cache made with other flags or from another
+    // The same wrapper and flags as bin/carpd; a cache made with other flags or from another
     // bundle would be rejected, and every start would compile from source again.
     const probe = `
       const { readFileSync } = require('node:fs');
-      require('node:v8').setFlagsFromString('--lite-mode');
+      for (const flag of ['--lite-mode', '--no-lazy', '--no-flush-bytecode']) require('node:v8').setFlagsFromString(flag);
       const file = ${JSON.stringify(`${repo}dist/carpd.cjs`)};
       const source = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(file, 'utf8') + '\\n})';
       const script = new (require('node:vm').Script)(source, { filename: file, cachedData: readFileSync(file + '.cache') });

@@ -164,11 +164,20 @@ export class SimNode {
     this.addressInt = ipv4(address).int;
     const cancelled = new Set<number>();
     this.timers = {
-      set: (delayMs, fire) =>
-        sim.schedule(delayMs, (seq) => {
+      set: (delayMs, fire, exact) => {
+        const seq = sim.schedule(delayMs, (seq) => {
           if (cancelled.delete(seq) || !this.alive) return;
           fire();
-        }),
+        });
+        // An exact timer's `soon`, 2 ms before it as realTimers calls it (unless cancelled first).
+        const soon = exact?.soon;
+        if (soon !== undefined) {
+          sim.schedule(Math.max(0, delayMs - 2), () => {
+            if (!cancelled.has(seq) && this.alive) soon();
+          });
+        }
+        return seq;
+      },
       clear: (handle) => {
         if (typeof handle === 'number') cancelled.add(handle);
       },

@@ -366,6 +366,22 @@ describe('three VRRP nodes in the simulation (priorities 150, 100, 50)', () => {
     expect(c.vrrpAdverts).toEqual([]);
   });
 
+  it.each([2, 3] as const)('v%i: the takeover advert, encoded in the timer\'s last 2 ms, is the one the other backup accepts at once', async (version) => {
+    const { sim, a, b, c } = await threeNodes(version);
+    const before = c.main.vhost.snapshot().advertsReceived;
+    a.feed({ type: 'shutdown' });
+    // Up to b's takeover and the delivery of its first advert (0.2 ms), not to its second.
+    await sim.runFor(700);
+    const takeover = sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER')!;
+    const first = b.vrrpAdverts.find((ad) => ad.at >= takeover.at)!;
+    expect(first).toMatchObject({ at: takeover.at, priority: 100, version, vrid: 51, intervalCs: 100 });
+    expect(b.vrrpAdverts.filter((ad) => ad.at >= takeover.at)).toHaveLength(1);
+    // c took it: a's bow-out and b's first advert, nothing dropped, b now its master.
+    expect(c.main.vhost.snapshot().advertsReceived).toBe(before + 2);
+    expect(c.main.vhost.snapshot().master).toBe('198.18.0.2');
+    expect(Object.values(c.main.vhost.snapshot().drops).every((n) => n === 0)).toBe(true);
+  });
+
   it('the 150 node back: it preempts the 100 node (VRRP preempts by default), and b steps back', async () => {
     const { sim, a, b } = await threeNodes(2);
     a.feed({ type: 'shutdown' });
