@@ -150,6 +150,12 @@ export function createHostPort(
     // in the same turn: "already there" and "not there" count as done. Only when the listing
     // disagrees (or fails) is the change retried alone, with its own error line. A change that
     // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
+    holdAhead(vips) {
+      for (const vip of vips) guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+    },
+    releaseAhead(vips) {
+      for (const vip of vips) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
+    },
     addVipNow(vip) {
       if (hostIo() === undefined) return undefined;
       guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);

@@ -16,6 +16,7 @@ import type { Logger, RateLimitedLog } from '../log.js';
 import { addressKey, type IpAddress } from '../net/address.js';
 import { checkLinkPacket, checkLinkPacket6, DropCounters, type Ipv6Datagram, type LinkCheckResult, type LinkInputContext } from '../protocol/checks.js';
 import { intToIpv4, IPV4_MIN_HEADER_LENGTH } from '../protocol/ipv4.js';
+import type { Clock } from '../state/clock.js';
 import type { AdvertPort, TimerPort } from './ports.js';
 import { QUIET_DROPS, type VirtualHost } from './vhost.js';
 
@@ -68,6 +69,11 @@ export interface LinkDeps {
   /** Undefined when no vhost on the link follows the carrier (all --ignoreifstate), or in tests. */
   readonly createMonitor?: () => CarrierMonitor;
   readonly timers: TimerPort;
+  /**
+   * The vhosts' clock, read as a datagram comes in: a BACKUP's master-down interval runs from
+   * the advert's arrival, not from the end of its checks (see VirtualHost.receive).
+   */
+  readonly clock?: Clock;
   readonly log: Logger;
   readonly limited: RateLimitedLog;
   /** The socket died: the process gives every VIP up and exits non-zero. */
@@ -210,8 +216,9 @@ export class Link {
 
   /** One received datagram. Nothing a packet carries may escape this handler. */
   receive(datagram: Buffer): void {
+    const at = this.deps.clock?.now();
     try {
-      this.deliver(checkLinkPacket(datagram, this.linkContext), () => datagramSource(datagram));
+      this.deliver(checkLinkPacket(datagram, this.linkContext), () => datagramSource(datagram), at);
     } catch (error) {
       this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
@@ -219,14 +226,15 @@ export class Link {
 
   /** One datagram from the IPv6 socket: its payload, with the addresses and hop limit beside it. */
   receive6(datagram: Ipv6Datagram): void {
+    const at = this.deps.clock?.now();
     try {
-      this.deliver(checkLinkPacket6(datagram, this.linkContext), () => datagram.src);
+      this.deliver(checkLinkPacket6(datagram, this.linkContext), () => datagram.src, at);
     } catch (error) {
       this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
   }
 
-  private deliver(result: LinkCheckResult, source: () => string | undefined): void {
+  private deliver(result: LinkCheckResult, source: () => string | undefined, at: number | undefined): void {
     if (!result.ok) {
       this.drops.increment(result.reason);
       if (QUIET_DROPS.has(result.reason)) {
@@ -244,7 +252,7 @@ export class Link {
       this.deps.log.debug(`dropped advert: other-vhid: from ${result.ip.src}: vhid ${result.vhid}, ours ${this.vhidList()}`);
       return;
     }
-    vhost.receive(result);
+    vhost.receive(result, at);
   }
 
   dropSnapshot(): Readonly<Record<string, number>> {

@@ -77,6 +77,13 @@ export const realTimers: TimerPort = {
 export interface HostPort {
   /** Builds, sends nothing: what adding and announcing these VIPs needs (VirtualHost's rehearsal). */
   prepare?(vips: readonly VipAddress[]): void;
+  /**
+   * Tells the VIP guardian now about VIPs a takeover may add in a moment (the master-down
+   * timer's last milliseconds), so that its line is written before, not during, the takeover.
+   */
+  holdAhead?(vips: readonly VipAddress[]): void;
+  /** The takeover did not come: the guardian forgets those VIPs again (none was added). */
+  releaseAhead?(vips: readonly VipAddress[]): void;
   /** Removes copies of the VIP left by an earlier run, whatever their prefix; returns how many. */
   removeStale(vip: VipAddress): Promise<number>;
   addVip(vip: VipAddress): Promise<boolean>;

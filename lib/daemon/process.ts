@@ -269,6 +269,7 @@ class Daemon implements ControlTarget {
         openSocket6: openIpv6Socket,
         ...(followsCarrier ? { createMonitor: () => new LinkMonitor({ interface: iface, log: this.logger }) } : {}),
         timers: realTimers,
+        clock: monotonic,
         log: this.logger,
         limited: this.limited,
         onFatal: (reason) => void this.shutdown(reason, 1),
@@ -574,14 +575,20 @@ class Daemon implements ControlTarget {
     }
     this.stopping = true;
     this.exitCode = code;
-    this.logger.info(`${why}: stopping`);
-    if (!this.started) return; // run() is mid-start-up; it sees `stopping` and cleans up
+    if (!this.started) {
+      this.logger.info(`${why}: stopping`);
+      return; // run() is mid-start-up; it sees `stopping` and cleans up
+    }
     try {
-      await this.reloading;
-      // No check may fault a vhost while it stops (its machine is past caring anyway).
+      if (this.reloading !== undefined) await this.reloading;
+      // Every vhost bows out at once, before anything else (the log line included): the
+      // backups' skew time starts when they hear it. Each bow-out leaves within its shutdown()
+      // call, before the call's first await.
+      const stopped = Promise.all([...this.vhosts.values()].map((v) => v.shutdown()));
+      this.logger.info(`${why}: stopping`);
+      // No check may fault a vhost now (a stopped machine takes no more events anyway).
       await this.health.stop();
-      // Every vhost bows out at once: the backups take over in parallel.
-      await Promise.all([...this.vhosts.values()].map((v) => v.shutdown()));
+      await stopped;
     } catch (error) {
       this.logger.error(`error while stopping: ${errorText(error)}`);
     } finally {

@@ -25,6 +25,13 @@ export const QUIET_DROPS: ReadonlySet<DropReason> = new Set(['own-packet', 'othe
 /** Events a sync group sends; the transitions they cause are not passed back to the group. */
 const GROUP_EVENTS: ReadonlySet<MachineEvent['type']> = new Set(['groupMaster', 'groupBackup', 'groupHold']);
 
+/** Adverts encoded ahead of need, for the claim and source they were encoded with. */
+interface PreparedAdvert {
+  readonly claim: Claim;
+  readonly src: number | bigint;
+  readonly datagrams: readonly Buffer[];
+}
+
 function sameClaim(a: Claim, b: Claim): boolean {
   if (isVrrpClaim(a) || isVrrpClaim(b)) return isVrrpClaim(a) && isVrrpClaim(b) && a.priority === b.priority && a.intervalCs === b.intervalCs;
   return a.advbase === b.advbase && a.advskew === b.advskew;
@@ -86,7 +93,11 @@ export class VirtualHost {
   /** The last addVip effect's VIPs were added in its own turn (addVipsNow). */
   private vipsAddedNow = false;
   /** The takeover's advert, encoded while the master-down timer ran out (rehearseTakeover). */
-  private prepared: { readonly claim: Claim; readonly src: number | bigint; readonly datagrams: readonly Buffer[] } | undefined;
+  private prepared: PreparedAdvert | undefined;
+  /** The guardian was told of our VIPs in the master-down timer's last milliseconds (holdAhead). */
+  private heldAhead = false;
+  /** A VRRP MASTER's bow-out (priority 0), encoded when it became MASTER: a stop sends it at once. */
+  private preparedBowOut: PreparedAdvert | undefined;
   private readonly pendingGarps = new Set<Promise<boolean>>();
   private advertsSent = 0;
   /** The advert being sent now, if any (never rejects: sendAdvert catches). */
@@ -182,7 +193,13 @@ export class VirtualHost {
         // and source are still the same when the timer fires (CARP's counter is taken at send).
         this.prepared = keep && this.config.protocol !== 'carp' ? { claim, src: addressKey(src), datagrams } : undefined;
       }
-      if (this.config.manageVip) this.ports.host.prepare?.(this.hostVips);
+      if (this.config.manageVip) {
+        this.ports.host.prepare?.(this.hostVips);
+        if (keep && this.ports.host.holdAhead !== undefined) {
+          this.ports.host.holdAhead(this.hostVips);
+          this.heldAhead = true;
+        }
+      }
     } catch (error) {
       // Only a rehearsal: the takeover itself reports whatever is wrong.
       this.ports.log.debug(`takeover rehearsal: ${errorText(error)}`);
@@ -217,8 +234,11 @@ export class VirtualHost {
     }
   }
 
-  /** An advert for our vhid that passed the link's checks. Nothing it carries may escape. */
-  receive(accepted: LinkAccepted): void {
+  /**
+   * An advert for our vhid that passed the link's checks, `at` the clock's reading when it
+   * came in. Nothing it carries may escape.
+   */
+  receive(accepted: LinkAccepted, at?: number): void {
     try {
       const result = this.wire.check(accepted);
       if (!result.ok) {
@@ -245,7 +265,9 @@ export class VirtualHost {
       }
       if (this.machine.currentState === 'MASTER' && !this.rules.isBowOut(result.claim)) this.otherMasterHeard++;
       if (this.ports.debug === true) this.ports.log.debug(result.describe());
-      this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, claim: result.claim });
+      // Its timers run from its arrival, not from the end of its checks (keepalived's C checks
+      // take µs; ours a few hundred on a cold cache).
+      this.dispatch({ type: 'advert', src: result.src, srcAddress: result.srcInt, claim: result.claim, ...(at !== undefined ? { at } : {}) });
     } catch (error) {
       this.ports.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
@@ -276,6 +298,8 @@ export class VirtualHost {
         this.lastSend = this.sendAdvert(effect.claim);
         break;
       case 'addVip':
+        // The VIPs held ahead are now held for real.
+        this.heldAhead = false;
         if (c.manageVip) {
           this.lastVipChange = 'add';
           if (this.addVipsNow()) break;
@@ -325,6 +349,11 @@ export class VirtualHost {
           () => {
             this.timers.delete(effect.timer);
             this.dispatch({ type: 'timer', timer: effect.timer });
+            // Fired without a takeover (a held group, say): what was held ahead goes again.
+            if (effect.timer === 'masterDownTimer' && this.heldAhead) {
+              this.heldAhead = false;
+              this.ports.host.releaseAhead?.(this.hostVips);
+            }
           },
           effect.timer === 'masterDownTimer' ? { soon: () => this.rehearseTakeover(true) } : undefined,
         );
@@ -335,6 +364,7 @@ export class VirtualHost {
         this.clearTimer(effect.timer);
         break;
       case 'transition': {
+        this.preparedBowOut = effect.to === 'MASTER' ? this.prepareBowOut() : undefined;
         this.ports.log.warn(`${effect.from} -> ${effect.to} (${effect.reason})`);
         const kind = `${effect.from}->${effect.to}`;
         this.transitionCounts.set(kind, (this.transitionCounts.get(kind) ?? 0) + 1);
@@ -365,6 +395,20 @@ export class VirtualHost {
     }
   }
 
+  /** The bow-out a stop will send, encoded now (VRRP: no counter in it; CARP's is taken at send). */
+  private prepareBowOut(): PreparedAdvert | undefined {
+    const src = this.source();
+    if (this.config.protocol === 'carp' || src === undefined) return undefined;
+    try {
+      const claim = this.rules.bowOut(this.machine.status().claim);
+      const destinations = this.config.peers.length > 0 ? this.config.peers : [this.config.mcast];
+      return { claim, src: addressKey(src), datagrams: destinations.map((dst) => this.wire.encode(claim, dst, this.ports.randomIpId(), 0n, src)) };
+    } catch (error) {
+      this.ports.log.debug(`bow-out advert not prepared: ${errorText(error)}`);
+      return undefined;
+    }
+  }
+
   private queueVipRemoval(): void {
     this.lastVipChange = 'remove';
     this.vipsAddedNow = false;
@@ -379,7 +423,12 @@ export class VirtualHost {
   }
 
   private clearTimer(timer: TimerName): void {
-    if (timer === 'masterDownTimer') this.prepared = undefined;
+    if (timer === 'masterDownTimer') {
+      this.prepared = undefined;
+      // The takeover did not come (an advert arrived, or we stop): nothing was added.
+      if (this.heldAhead) this.ports.host.releaseAhead?.(this.hostVips);
+      this.heldAhead = false;
+    }
     const handle = this.timers.get(timer);
     if (handle !== undefined) this.ports.timers.clear(handle);
     this.timers.delete(timer);
@@ -462,10 +511,17 @@ export class VirtualHost {
     const counter = this.replay?.counter.next(this.ports.wallClock()) ?? this.counter.next();
     // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
     const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
-    // Encoded in the master-down timer's last milliseconds (rehearseTakeover), if still valid.
-    const prepared = this.prepared;
+    // Encoded ahead (the takeover's in the master-down timer's last milliseconds, the bow-out
+    // when we became MASTER), if still for this claim and source.
+    const fits = (p: PreparedAdvert | undefined): p is PreparedAdvert => p !== undefined && p.src === addressKey(src) && sameClaim(p.claim, claim);
+    const takeover = this.prepared;
     this.prepared = undefined;
-    const ready = prepared !== undefined && prepared.src === addressKey(src) && sameClaim(prepared.claim, claim) ? prepared.datagrams : undefined;
+    let ready: readonly Buffer[] | undefined;
+    if (fits(takeover)) ready = takeover.datagrams;
+    else if (fits(this.preparedBowOut)) {
+      ready = this.preparedBowOut.datagrams;
+      this.preparedBowOut = undefined;
+    }
     try {
       const from = src.family === 6 ? src.text : undefined;
       await Promise.all(

@@ -22,7 +22,8 @@ import type { HostLogger } from './types.js';
 const EACCES = 13;
 const EEXIST = 17;
 const EADDRNOTAVAIL = 99;
-/** How long an interface's MAC is trusted: a takeover of many vhosts reads it once. */
+const ENODEV = 19;
+/** How long an interface's MAC and index are trusted: a takeover of many vhosts reads them once. */
 const MAC_CACHE_MS = 1000;
 
 /** 'done' (or already so); 'failed' with the kernel's reason; 'unanswered': decide with `ip`. */
@@ -35,6 +36,7 @@ function errnoText(errno: number): string {
 
 export class HostIo {
   private readonly macs = new Map<string, { mac: Buffer | undefined; at: number }>();
+  private readonly indices = new Map<string, { index: number; at: number }>();
 
   private constructor(
     private readonly netlink: RouteNetlink,
@@ -57,13 +59,17 @@ export class HostIo {
 
   /** `ip addr add|del address/prefix dev iface [label]`, idempotent: there already / not there count as done. */
   address(op: 'add' | 'del', address: IpAddress, prefix: number, iface: string, label?: string): HostIoOutcome {
-    const ifindex = RouteNetlink.interfaceIndex(iface);
-    if (ifindex === undefined) return { kind: 'failed', reason: `there is no interface ${iface}` };
     let outcome;
-    try {
-      outcome = this.netlink.change({ op, address, prefix, ifindex, ...(label !== undefined ? { label } : {}) });
-    } catch (error) {
-      return { kind: 'unanswered', reason: errorText(error) };
+    for (let attempt = 0; ; attempt++) {
+      const ifindex = this.ifindex(iface, attempt > 0);
+      if (ifindex === undefined) return { kind: 'failed', reason: `there is no interface ${iface}` };
+      try {
+        outcome = this.netlink.change({ op, address, prefix, ifindex, ...(label !== undefined ? { label } : {}) });
+      } catch (error) {
+        return { kind: 'unanswered', reason: errorText(error) };
+      }
+      // A cached index of an interface re-created since: look it up again, once.
+      if (attempt > 0 || !('errno' in outcome) || outcome.errno !== ENODEV) break;
     }
     if ('unanswered' in outcome) return { kind: 'unanswered', reason: outcome.unanswered };
     const idle = op === 'add' ? EEXIST : EADDRNOTAVAIL;
@@ -75,7 +81,7 @@ export class HostIo {
 
   /** One gratuitous ARP for vip on iface; undefined when sent, else why not. */
   garp(iface: string, vip: Ipv4Address): string | undefined {
-    const ifindex = RouteNetlink.interfaceIndex(iface);
+    const ifindex = this.ifindex(iface);
     if (ifindex === undefined) return `there is no interface ${iface}`;
     const mac = this.mac(iface);
     if (mac === undefined) return `${iface} is down or has no MAC`;
@@ -84,13 +90,14 @@ export class HostIo {
       return undefined;
     } catch (error) {
       this.macs.delete(iface);
+      this.indices.delete(iface);
       return errorText(error);
     }
   }
 
   /** Builds what adding, removing and announcing the address takes, and sends nothing. */
   prepare(address: IpAddress, prefix: number, iface: string, label?: string): void {
-    const ifindex = RouteNetlink.interfaceIndex(iface) ?? 0;
+    const ifindex = this.ifindex(iface) ?? 0;
     for (const op of ['add', 'del'] as const) addressRequest({ op, address, prefix, ifindex, ...(label !== undefined ? { label } : {}) }, 0);
     const mac = this.mac(iface);
     if (address.family === 4 && mac !== undefined) gratuitousArp(mac, address);
@@ -101,6 +108,20 @@ export class HostIo {
   close(): void {
     this.netlink.close();
     this.arp.close();
+  }
+
+  /**
+   * The interface's index, looked up (three system calls) at most once a second: a takeover's
+   * VIP and its five ARPs would otherwise look it up six times, at about 40 µs each here.
+   */
+  private ifindex(iface: string, fresh = false): number | undefined {
+    const cached = this.indices.get(iface);
+    const now = this.now();
+    if (!fresh && cached !== undefined && now - cached.at < MAC_CACHE_MS) return cached.index;
+    const index = RouteNetlink.interfaceIndex(iface);
+    if (index === undefined) this.indices.delete(iface);
+    else this.indices.set(iface, { index, at: now });
+    return index;
   }
 
   private mac(iface: string): Buffer | undefined {

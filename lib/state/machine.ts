@@ -79,6 +79,11 @@ export type MachineEvent =
       readonly src: string;
       readonly srcAddress: number | bigint;
       readonly claim: Claim;
+      /**
+       * The clock's reading when the advert arrived, if earlier than its handling (the shell's
+       * checks take time): the timers it starts run from then, as the protocol's do.
+       */
+      readonly at?: number;
     }
   | { readonly type: 'timer'; readonly timer: TimerName }
   | { readonly type: 'link'; readonly up: boolean }
@@ -151,6 +156,8 @@ export class CarpMachine {
   private groupHeld = false;
   private stopped = false;
   private readonly deadlines = new Map<TimerName, number>();
+  /** While an advert event is handled: when it arrived (the event's `at`). */
+  private eventAt: number | undefined;
   /** Adverts still to send before the delayed gratuitous ARP; -1 when none is due. */
   private delayedGarpCountdown = -1;
   /** When the last valid advert arrived (or when listening began), for the master-down log line. */
@@ -218,7 +225,13 @@ export class CarpMachine {
         this.onStart(event.linkUp);
         break;
       case 'advert':
-        this.onAdvert(event);
+        // Never a reading from the future: a bad one only shortens nothing.
+        this.eventAt = event.at !== undefined ? Math.min(event.at, this.clock.now()) : undefined;
+        try {
+          this.onAdvert(event);
+        } finally {
+          this.eventAt = undefined;
+        }
         break;
       case 'timer':
         this.onTimer(event.timer);
@@ -582,8 +595,11 @@ export class CarpMachine {
   }
 
   private arm(timer: TimerName, delayMs: number): void {
-    this.deadlines.set(timer, this.clock.now() + delayMs);
-    this.effects.push({ type: 'armTimer', timer, delayMs });
+    const now = this.clock.now();
+    // Started by an advert: from its arrival (see the advert event's `at`).
+    const deadline = (this.eventAt ?? now) + delayMs;
+    this.deadlines.set(timer, deadline);
+    this.effects.push({ type: 'armTimer', timer, delayMs: Math.max(0, deadline - now) });
   }
 
   private cancel(timer: TimerName): void {

@@ -89,6 +89,14 @@ class SimHost implements HostPort {
     this.garps.push(this.sim.clock.now());
     return true;
   }
+  /** What the vhost told the guardian ahead of a takeover, in order. */
+  readonly ahead: ('hold' | 'release')[] = [];
+  holdAhead(): void {
+    this.ahead.push('hold');
+  }
+  releaseAhead(): void {
+    this.ahead.push('release');
+  }
   requestScript(kind: 'up' | 'down'): void {
     this.scripts.push(kind);
   }
@@ -203,6 +211,7 @@ export class SimNode {
     this.link = new Link('eth0', {
       openSocket: () => socket,
       timers: this.timers,
+      clock: { now: () => sim.clock.now() - sim.checksMs },
       log: silent,
       limited: new RateLimitedLog(silent, sim.clock),
       onFatal: (reason) => {
@@ -317,7 +326,14 @@ export class Simulation {
   private queue: Pending[] = [];
   private seq = 0;
 
-  constructor(readonly latencyMs = 0.2) {}
+  /**
+   * `checksMs`: how long each received datagram's checks "took": the links read the clock that
+   * much before the vhosts do (the real checks take time; simulated ones none).
+   */
+  constructor(
+    readonly latencyMs = 0.2,
+    readonly checksMs = 0,
+  ) {}
 
   /** A node with one vhost. */
   add(o: SimNodeOptions): SimNode {

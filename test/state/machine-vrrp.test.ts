@@ -382,6 +382,46 @@ describe('three VRRP nodes in the simulation (priorities 150, 100, 50)', () => {
     expect(Object.values(c.main.vhost.snapshot().drops).every((n) => n === 0)).toBe(true);
   });
 
+  it('the guardian hears of the VIP in the timer\'s last 2 ms: kept when the takeover comes, released when it does not', async () => {
+    const { sim, a, b, c } = await threeNodes(3);
+    a.feed({ type: 'shutdown' });
+    await sim.runFor(700);
+    expect(sim.masters()).toEqual([b]);
+    expect(b.main.host.ahead).toEqual(['hold']);
+    // c's longer skew never reached its last 2 ms: b's advert came first.
+    expect(c.main.host.ahead).toEqual([]);
+
+    // b stops; c's master-down timer reaches its last 2 ms, then c stops before it fires.
+    const stopAt = sim.clock.now();
+    b.feed({ type: 'shutdown' });
+    // c's skew after b's bow-out: (256 - 50)/256 of b's 1 s interval, about 805 ms.
+    await sim.runUntil(stopAt + 804);
+    expect(c.state).toBe('BACKUP');
+    expect(c.main.host.ahead).toEqual(['hold']);
+    c.feed({ type: 'shutdown' });
+    await sim.runFor(10);
+    expect(c.main.host.ahead).toEqual(['hold', 'release']);
+    expect(c.hasVip).toBe(false);
+  });
+
+  it('the skew time runs from the bow-out\'s arrival: time its checks took is not added to the wait', async () => {
+    const takeoverAfterStop = async (checksMs: number): Promise<number> => {
+      const sim = new Simulation(0.2, checksMs);
+      const a = sim.add({ name: 'a', address: '198.18.0.1', protocol: 'vrrp3', priority: 150, vhid: 51, vips: ['198.18.0.50'] });
+      sim.add({ name: 'b', address: '198.18.0.2', protocol: 'vrrp3', priority: 100, vhid: 51, vips: ['198.18.0.50'] });
+      for (const n of sim.nodes) n.feed({ type: 'start', linkUp: true });
+      await sim.runFor(10_000);
+      const stopAt = sim.clock.now();
+      a.feed({ type: 'shutdown' });
+      await sim.runFor(2_000);
+      return sim.transitions.find((t) => t.node === 'b' && t.to === 'MASTER' && t.at > stopAt)!.at - stopAt;
+    };
+    const plain = await takeoverAfterStop(0);
+    // The bow-out arrives 0.2 ms after the stop; b waits (256 - 100)/256 of a second from then.
+    expect(plain).toBeCloseTo(0.2 + 609.375, 3);
+    expect(await takeoverAfterStop(3)).toBeCloseTo(plain - 3, 3);
+  });
+
   it('the 150 node back: it preempts the 100 node (VRRP preempts by default), and b steps back', async () => {
     const { sim, a, b } = await threeNodes(2);
     a.feed({ type: 'shutdown' });
