@@ -179,7 +179,7 @@ export class VirtualHost {
    * bench:vrrp, that code's first run cost about 3 ms between the master-down timer and the VIP
    * (V8 runs a function's first calls slowly, gathering its type feedback), and even warm, on
    * caches gone cold while the backup slept, a millisecond, where keepalived needs 0.4. So it
-   * runs once at start, and again in the master-down timer's last 2 ms (`keep`): then the VRRP
+   * runs once at start, and again in the master-down timer's last milliseconds (`keep`): then the VRRP
    * advert it encodes is the one sent, should the timer fire with the same claim.
    */
   private rehearseTakeover(keep = false): void {

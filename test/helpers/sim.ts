@@ -177,10 +177,10 @@ export class SimNode {
           if (cancelled.delete(seq) || !this.alive) return;
           fire();
         });
-        // An exact timer's `soon`, 2 ms before it as realTimers calls it (unless cancelled first).
+        // An exact timer's `soon`, 5 ms before it as realTimers calls it (unless cancelled first).
         const soon = exact?.soon;
         if (soon !== undefined) {
-          sim.schedule(Math.max(0, delayMs - 2), () => {
+          sim.schedule(Math.max(0, delayMs - 5), () => {
             if (!cancelled.has(seq) && this.alive) soon();
           });
         }
