@@ -153,11 +153,15 @@ describe('carpd(8)', () => {
     expect(metrics).toContain('.BI \\-\\-metrics= addr : port');
   });
 
-  it('lists every CARPD_ variable the scripts get', () => {
+  it('lists every CARPD_ variable the scripts get, and the ones carpd itself reads', () => {
     const environment = section('ENVIRONMENT');
     // Every script's (host.ts) and the notify program's own (vhost.ts).
     const names = [...new Set([...(source('lib/daemon/host.ts') + source('lib/daemon/vhost.ts')).matchAll(/\b(CARPD_[A-Z_]+):/g)].map((match) => match[1]))];
     expect(names).toContain('CARPD_VIPS');
+    // What the daemon reads from its own environment (process.ts).
+    const own = [...source('lib/daemon/process.ts').matchAll(/process\.env\.(CARPD_[A-Z_]+)/g)].map((match) => match[1]);
+    expect(own).toContain('CARPD_HOST_IO');
+    names.push(...own.filter((name) => !names.includes(name)));
     const documented = [...environment.matchAll(/^\.B (CARPD_[A-Z_]+)$/gm)].map((match) => match[1]);
     expect(documented.sort()).toEqual(names.sort());
   });
