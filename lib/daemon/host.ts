@@ -122,6 +122,8 @@ export function createHostPort(
     if (outcome === 'failed' && (await present(vip)) === false) return true;
     return manager(vip).remove();
   };
+  // Told before the address goes up: a carpd killed during the change is covered.
+  const hold = (vip: VipAddress): void => guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
   return {
     prepare(vips) {
       const io = hostIo();
@@ -151,19 +153,18 @@ export function createHostPort(
     // disagrees (or fails) is the change retried alone, with its own error line. A change that
     // was alone in its turn runs as it always did: one `ip`, judged by VipManager.
     holdAhead(vips) {
-      for (const vip of vips) guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+      for (const vip of vips) hold(vip);
     },
     releaseAhead(vips) {
       for (const vip of vips) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
     },
     addVipNow(vip) {
       if (hostIo() === undefined) return undefined;
-      guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+      hold(vip);
       return manager(vip).addNow();
     },
     async addVip(vip) {
-      // Told before the address goes up: a carpd killed during the `ip addr add` is covered.
-      guarded?.guardian.hold(iface(vip), formatVip(vip), guarded.lockPath);
+      hold(vip);
       if (direct(vip)) return manager(vip).add();
       const outcome = await batcher.address('add', formatVip(vip), iface(vip), label(vip));
       if (outcome === 'done') return true;

@@ -187,8 +187,7 @@ export class VirtualHost {
       const src = this.source();
       if (src !== undefined) {
         const claim = this.machine.status().claim;
-        const destinations = this.config.peers.length > 0 ? this.config.peers : [this.config.mcast];
-        const datagrams = destinations.map((dst) => this.wire.encode(claim, dst, keep ? this.ports.randomIpId() : 0, 0n, src));
+        const datagrams = this.destinations().map((dst) => this.wire.encode(claim, dst, keep ? this.ports.randomIpId() : 0, 0n, src));
         // A VRRP advert holds no counter: the one encoded now is the one to send, if the claim
         // and source are still the same when the timer fires (CARP's counter is taken at send).
         this.prepared = keep && this.config.protocol !== 'carp' ? { claim, src: addressKey(src), datagrams } : undefined;
@@ -401,8 +400,7 @@ export class VirtualHost {
     if (this.config.protocol === 'carp' || src === undefined) return undefined;
     try {
       const claim = this.rules.bowOut(this.machine.status().claim);
-      const destinations = this.config.peers.length > 0 ? this.config.peers : [this.config.mcast];
-      return { claim, src: addressKey(src), datagrams: destinations.map((dst) => this.wire.encode(claim, dst, this.ports.randomIpId(), 0n, src)) };
+      return { claim, src: addressKey(src), datagrams: this.destinations().map((dst) => this.wire.encode(claim, dst, this.ports.randomIpId(), 0n, src)) };
     } catch (error) {
       this.ports.log.debug(`bow-out advert not prepared: ${errorText(error)}`);
       return undefined;
@@ -498,6 +496,11 @@ export class VirtualHost {
     return this.ports.adverts()?.source?.();
   }
 
+  /** Where our adverts go: each peer (keepalived's unicast_peer, FreeBSD's carp peer), else the group. */
+  private destinations(): readonly IpAddress[] {
+    return this.config.peers.length > 0 ? this.config.peers : [this.config.mcast];
+  }
+
   private async sendAdvert(claim: Claim): Promise<void> {
     const c = this.config;
     const adverts = this.ports.adverts();
@@ -509,8 +512,7 @@ export class VirtualHost {
       return;
     }
     const counter = this.replay?.counter.next(this.ports.wallClock()) ?? this.counter.next();
-    // Unicast: one advert to each peer (keepalived's unicast_peer, FreeBSD's carp peer).
-    const destinations = c.peers.length > 0 ? c.peers : [c.mcast];
+    const destinations = this.destinations();
     // Encoded ahead (the takeover's in the master-down timer's last milliseconds, the bow-out
     // when we became MASTER), if still for this claim and source.
     const fits = (p: PreparedAdvert | undefined): p is PreparedAdvert => p !== undefined && p.src === addressKey(src) && sameClaim(p.claim, claim);

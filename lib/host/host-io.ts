@@ -24,7 +24,7 @@ const EEXIST = 17;
 const EADDRNOTAVAIL = 99;
 const ENODEV = 19;
 /** How long an interface's MAC and index are trusted: a takeover of many vhosts reads them once. */
-const MAC_CACHE_MS = 1000;
+const CACHE_MS = 1000;
 
 /** 'done' (or already so); 'failed' with the kernel's reason; 'unanswered': decide with `ip`. */
 export type HostIoOutcome = { readonly kind: 'done' } | { readonly kind: 'failed'; readonly reason: string } | { readonly kind: 'unanswered'; readonly reason: string };
@@ -117,7 +117,7 @@ export class HostIo {
   private ifindex(iface: string, fresh = false): number | undefined {
     const cached = this.indices.get(iface);
     const now = this.now();
-    if (!fresh && cached !== undefined && now - cached.at < MAC_CACHE_MS) return cached.index;
+    if (!fresh && cached !== undefined && now - cached.at < CACHE_MS) return cached.index;
     const index = RouteNetlink.interfaceIndex(iface);
     if (index === undefined) this.indices.delete(iface);
     else this.indices.set(iface, { index, at: now });
@@ -127,7 +127,7 @@ export class HostIo {
   private mac(iface: string): Buffer | undefined {
     const cached = this.macs.get(iface);
     const now = this.now();
-    if (cached !== undefined && now - cached.at < MAC_CACHE_MS && cached.mac !== undefined) return cached.mac;
+    if (cached !== undefined && now - cached.at < CACHE_MS && cached.mac !== undefined) return cached.mac;
     const text = readInterfaceAddresses(iface).mac;
     const mac = text === undefined ? undefined : macBytes(text);
     this.macs.set(iface, { mac, at: now });
