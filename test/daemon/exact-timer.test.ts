@@ -69,9 +69,12 @@ describe('realTimers.set(…, exact)', () => {
     await sleep(80);
     expect(firedAt).toHaveLength(1);
     expect(firedAt[0]).toBeGreaterThanOrEqual(30);
-    // Its `soon` once, when the loop started turning (5 ms in), before the deadline.
+    // Its `soon` once, when the loop started turning (5 ms in), before the deadline. That start is
+    // a plain Node timer, measured from libuv's cached loop time, so it can come up to ~1.3 ms
+    // before 5 ms by performance.now() (CI saw 4.49); what matters is that it waits for the lead,
+    // not that it fires at once.
     expect(soonAt).toHaveLength(1);
-    expect(soonAt[0]).toBeGreaterThanOrEqual(5);
+    expect(soonAt[0]).toBeGreaterThanOrEqual(3);
     expect(soonAt[0]).toBeLessThan(firedAt[0]!);
   });
 
