@@ -1,8 +1,8 @@
 import { getSystemErrorMap } from 'node:util';
 import { errorText } from '../errors.js';
 import type { IpAddress, Ipv4Address } from '../net/address.js';
-import { ArpSender, gratuitousArp, macBytes } from '../net/arp.js';
-import { addressRequest, parseAcks, RouteNetlink } from '../net/rtnetlink.js';
+import { ArpSender, macBytes } from '../net/arp.js';
+import { RouteNetlink } from '../net/rtnetlink.js';
 import { readInterfaceAddresses } from './link-local.js';
 import type { HostLogger } from './types.js';
 
@@ -98,10 +98,9 @@ export class HostIo {
   /** Builds what adding, removing and announcing the address takes, and sends nothing. */
   prepare(address: IpAddress, prefix: number, iface: string, label?: string): void {
     const ifindex = this.ifindex(iface) ?? 0;
-    for (const op of ['add', 'del'] as const) addressRequest({ op, address, prefix, ifindex, ...(label !== undefined ? { label } : {}) }, 0);
+    for (const op of ['add', 'del'] as const) this.netlink.prepare({ op, address, prefix, ifindex, ...(op === 'add' && label !== undefined ? { label } : {}) });
     const mac = this.mac(iface);
-    if (address.family === 4 && mac !== undefined) gratuitousArp(mac, address);
-    parseAcks(Buffer.alloc(0));
+    if (address.family === 4 && mac !== undefined) this.arp.prepare(ifindex, mac, address);
     errnoText(EEXIST);
   }
 

@@ -37,6 +37,11 @@ export function gratuitousArp(mac: Uint8Array, vip: Ipv4Address): Buffer {
 /** One send-only packet socket (protocol 0: the kernel delivers nothing to it) for every interface. */
 export class ArpSender {
   private readonly socket: HostSocket;
+  /**
+   * Frame and link-layer address by interface, MAC and VIP: built ahead (prepare) or at the
+   * first send, so a takeover's ARPs are only sendto() calls.
+   */
+  private readonly built = new Map<string, { readonly frame: Buffer; readonly to: Buffer }>();
 
   constructor(open: (domain: number, type: number, protocol: number) => HostSocket = openHostSocket) {
     this.socket = open(AF_PACKET, SOCK_DGRAM, 0);
@@ -44,7 +49,21 @@ export class ArpSender {
 
   /** Sends the frame on the interface of index ifindex; throws a system error (ENETDOWN, ENXIO, ...). */
   send(ifindex: number, mac: Uint8Array, vip: Ipv4Address): void {
-    this.socket.send(gratuitousArp(mac, vip), packetAddress(ifindex, ETH_P_ARP, BROADCAST));
+    const { frame, to } = this.prepare(ifindex, mac, vip);
+    this.socket.send(frame, to);
+  }
+
+  /** Builds what send() sends, and sends nothing. */
+  prepare(ifindex: number, mac: Uint8Array, vip: Ipv4Address): { readonly frame: Buffer; readonly to: Buffer } {
+    const key = `${ifindex} ${Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('hex')} ${vip.text}`;
+    let built = this.built.get(key);
+    if (built === undefined) {
+      // A few per VIP at most; a bound for interfaces re-created again and again.
+      if (this.built.size >= 256) this.built.clear();
+      built = { frame: gratuitousArp(mac, vip), to: packetAddress(ifindex, ETH_P_ARP, BROADCAST) };
+      this.built.set(key, built);
+    }
+    return built;
   }
 
   close(): void {

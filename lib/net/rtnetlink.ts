@@ -101,6 +101,13 @@ export function parseAcks(datagram: Buffer): Ack[] {
   return acks;
 }
 
+/** The errno the acknowledgement of request `seq` in the first `length` bytes of buffer carries; undefined if none does. */
+function errnoOfAck(buffer: Buffer, length: number, seq: number): number | undefined {
+  return parseAcks(buffer.subarray(0, Math.min(length, buffer.length))).find((a) => a.seq === seq)?.errno;
+}
+
+const MAX_KEPT_REQUESTS = 256;
+
 /** What change() found: the kernel's errno (0 = done), or why there is no answer. */
 export type ChangeOutcome = { readonly errno: number } | { readonly unanswered: string };
 
@@ -115,11 +122,19 @@ export class RouteNetlink {
   // An acknowledgement of an error echoes the request's header (NLM_F_CAPPED aside), so a
   // buffer of a page is plenty for one ack.
   private readonly buffer = Buffer.alloc(8192);
+  private readonly kernel = netlinkAddress();
+  /**
+   * The messages built so far, by change (the sequence number aside, written into them on each
+   * send: the kernel copies a message in sendto). A takeover's message is built ahead
+   * (prepare), so the takeover only sends it: building took 60 µs of the 0.3 ms between the
+   * master-down timer and the VIP (bench:vrrp).
+   */
+  private readonly requests = new Map<string, Buffer>();
 
   constructor(open: (domain: number, type: number, protocol: number) => HostSocket = openHostSocket) {
     this.socket = open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     try {
-      this.socket.bind(netlinkAddress());
+      this.socket.bind(this.kernel);
     } catch (error) {
       this.socket.close();
       throw error;
@@ -134,16 +149,45 @@ export class RouteNetlink {
 
   change(change: AddressChange): ChangeOutcome {
     const seq = (this.seq = (this.seq + 1) & 0x7fffffff);
-    this.socket.send(addressRequest(change, seq), netlinkAddress());
+    const request = this.request(change);
+    writeU32(request, seq, 8);
+    this.socket.send(request, this.kernel);
     // Normally the first datagram is our ack; a stale one (a request whose ack was never read,
     // after an exception) is skipped.
     for (let reads = 0; reads < 16; reads++) {
       const length = this.socket.receive(this.buffer);
       if (length < 0) return { unanswered: 'no acknowledgement from the kernel' };
-      const ack = parseAcks(this.buffer.subarray(0, Math.min(length, this.buffer.length))).find((a) => a.seq === seq);
-      if (ack !== undefined) return { errno: ack.errno };
+      const errno = errnoOfAck(this.buffer, length, seq);
+      if (errno !== undefined) return { errno };
     }
     return { unanswered: 'no acknowledgement for this request from the kernel' };
+  }
+
+  /**
+   * Gets a change ready without making it: its message built, and the reading of an answer run
+   * once on a made-up acknowledgement. Run on a real answer for the first time, that reading
+   * cost 0.2 ms (Node compiles Buffer's little-endian readers on their first call), all of it
+   * between a takeover's VIP and its advert.
+   */
+  prepare(change: AddressChange): void {
+    this.request(change);
+    const made = Buffer.alloc(NLMSG_HDRLEN + 4 + NLMSG_HDRLEN);
+    writeU32(made, made.length, 0);
+    writeU16(made, NLMSG_ERROR, 4);
+    writeU32(made, 1, 8);
+    errnoOfAck(made, made.length, 1);
+  }
+
+  private request(change: AddressChange): Buffer {
+    const key = `${change.op} ${change.address.text}/${change.prefix} ${change.ifindex} ${change.label ?? ''}`;
+    let request = this.requests.get(key);
+    if (request === undefined) {
+      // A handful per VIP at most; a bound for interfaces re-created again and again.
+      if (this.requests.size >= MAX_KEPT_REQUESTS) this.requests.clear();
+      request = addressRequest(change, 0);
+      this.requests.set(key, request);
+    }
+    return request;
   }
 
   close(): void {

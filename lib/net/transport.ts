@@ -83,6 +83,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly sendSocket: HostSocket | undefined;
   private closed = false;
   private readonly joined = new Set<string>();
+  private readonly sockaddrs = new Map<string, Buffer>();
 
   constructor(private readonly o: TransportOptions) {
     super();
@@ -133,7 +134,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     if (this.closed) return Promise.reject(new Error('transport closed'));
     if (this.sendSocket !== undefined) {
       try {
-        this.sendSocket.send(datagram, inetAddress(ipv4ToBytes(to)));
+        this.sendSocket.send(datagram, this.sockaddr(to));
         return Promise.resolve();
       } catch (error) {
         if (!isBusy(error)) return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -147,6 +148,16 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
         else resolve();
       });
     });
+  }
+
+  /** struct sockaddr_in of a destination (the group, or each unicast peer), built once. */
+  private sockaddr(to: string): Buffer {
+    let b = this.sockaddrs.get(to);
+    if (b === undefined) {
+      b = inetAddress(ipv4ToBytes(to));
+      if (this.sockaddrs.size < 256) this.sockaddrs.set(to, b);
+    }
+    return b;
   }
 
   close(): void {

@@ -84,7 +84,8 @@ class FakeSocket implements HostSocket {
   }
   setOption(): void {}
   send(data: Buffer): number {
-    this.sent.push(data);
+    // The kernel copies a message in sendto(); RouteNetlink reuses its buffers.
+    this.sent.push(Buffer.from(data));
     this.waiting.push(...this.answer(data.readUInt32LE(8)));
     return data.length;
   }
@@ -124,6 +125,20 @@ describe('RouteNetlink', () => {
     expect(new RouteNetlink(() => socket).change(change)).toEqual({ unanswered: 'no acknowledgement from the kernel' });
     const wrong = new FakeSocket((seq) => Array.from({ length: 20 }, () => ack(seq + 5, 0)));
     expect(new RouteNetlink(() => wrong).change(change)).toEqual({ unanswered: 'no acknowledgement for this request from the kernel' });
+  });
+
+  it("sends a prepared change as addressRequest builds it, only the sequence number its own; prepare itself sends nothing", () => {
+    const socket = new FakeSocket((seq) => [ack(seq, 0)]);
+    const netlink = new RouteNetlink(() => socket);
+    const labelled = { ...change, label: 'eth0:vip' };
+    const removal = { op: 'del', address: ipv4('198.18.0.50'), prefix: 32, ifindex: 2 } as const;
+    netlink.prepare(labelled);
+    netlink.prepare(removal);
+    expect(socket.sent).toHaveLength(0);
+    for (const c of [labelled, removal, labelled, change]) expect(netlink.change(c)).toEqual({ errno: 0 });
+    const seqs = socket.sent.map((m) => m.readUInt32LE(8));
+    expect(new Set(seqs).size).toBe(4);
+    socket.sent.forEach((m, i) => expect(m.toString('hex')).toBe(addressRequest([labelled, removal, labelled, change][i]!, seqs[i]!).toString('hex')));
   });
 
   it('a socket that cannot bind is closed and the error thrown', () => {
