@@ -128,17 +128,21 @@ async function main(argv: string[]): Promise<number> {
   say('');
   const faultCommand = rounds.filter((r) => ROWS[r.row].fault === 'link-cut').map((r) => r.faultCommandMs).sort((a, b) => a - b);
   const notes = [
-    'Fault time: Date.now() just before the fault, taken right after the master\'s advert reached the client\'s capture ' +
-      '(tcpdump --immediate-mode), so every round cuts at the same phase. SIGTERM is one kill(); a link cut is `ip link set down` ' +
-      `on the bridge port, which took ${ms(faultCommand[Math.floor(faultCommand.length / 2)])} (max ${ms(faultCommand[faultCommand.length - 1])}) ` +
-      'to return; link-cut figures include it.',
+    'Fault time: the wall clock to the µs (performance.now() set against Date.now() at a millisecond\'s edge, each round) just before the fault, ' +
+      'taken right after the master\'s advert reached the client\'s capture (tcpdump --immediate-mode), so every round cuts at about the same ' +
+      'phase. SIGTERM is one kill(); a link cut is `ip link set down` on the bridge port, which took ' +
+      `${ms(faultCommand[Math.floor(faultCommand.length / 2)])} (max ${ms(faultCommand[faultCommand.length - 1])}) to return. ` +
+      'A link cut\'s target figure is timed from the master\'s last advert (the instant the backup\'s timer runs from), so neither that nor ' +
+      'the bench\'s reaction to the capture is in it; "fault → VIP" includes both.',
     'VIP on the backup: `ip -ts monitor address` in host 2\'s namespace (netlink event, ip\'s timestamp). Adverts and GARP: tcpdump on the ' +
       'client (kernel timestamps). Pings: a 5 ms ping -D -O from the client to the VIP; while replies are missing iputils ping probes about ' +
-      'every 10 ms, so the end of an outage is known to ~10 ms.',
+      'every 10 ms, so the end of an outage is known to ~10 ms: a client figure of carpd\'s above keepalived\'s by no more than that is ' +
+      'reported as level, not as met or missed.',
     'Protocol wait (identical formulas in both, RFC 3768/5798 as keepalived computes them): clean stop = skew time after the priority-0 advert, ' +
       'v2 (256 − 80)/256 s = 687.5 ms, v3 the same × 0.1 = 68.75 ms; link cut = 3 × interval + skew after the master\'s last advert, ' +
       '3687.5 ms (v2, 1 s) and 368.75 ms (v3, 0.1 s). "Of which the backup\'s own" is the measured wait minus this: timers, processing, netlink.',
-    'Both implementations run as configured above; carpd manages the VIP with ip(8) and arping -U, keepalived over netlink and its own ARP socket.',
+    'Both implementations run as configured above; both change the VIP over rtnetlink and send their gratuitous ARPs from a packet socket ' +
+      '(carpd falls back to ip(8) and arping with CARPD_HOST_IO=commands).',
     'The lab is veth pairs on one bridge; the machine is shared (see the load average): figures vary from run to run by a few ms (clean stop) ' +
       'and by the fault command\'s time (link cut).',
   ];

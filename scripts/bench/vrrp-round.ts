@@ -18,6 +18,7 @@ import { parsePingOutput, parseTcpdump, type Lab, type LabHost, type LabProcess 
 import { exec } from '../lab/command.js';
 import { countStateLines, keepalivedConfigComplaints, parseAddressMonitor } from './checks-figures.js';
 import { startKeepalived } from './keepalived.js';
+import { preciseWallClock } from './clock.js';
 import { poll, sleep } from './poll.js';
 import { isVrrpFrom, vrrpRoundFigures, type VrrpFigures } from './vrrp-figures.js';
 import { carpdArgs, keepalivedConfig, pairOf, SETTLE_STABLE_MS, TAIL_MS, type Implementation, type NodeSpec, type PairId, type Row, type RowId } from './vrrp-plan.js';
@@ -139,17 +140,18 @@ export async function runVrrpRound(ctx: VrrpRoundContext, row: Row, pairId: Pair
     const arpOk = await poll(async () => ((await lab.client.arpEntry(vip))?.mac === master.mac ? true : undefined), 3_000, 20);
     if (!arpOk) problems.push(`the client's ARP entry for the VIP never pointed at host ${master.index} before the fault`);
 
-    // Fault just after the master's next advert (see the top of the file).
+    // Fault just after the master's next advert (see the top of the file), timed to the µs.
+    const now = preciseWallClock();
     const advertsFromMaster = () => parseTcpdump(capture.stdout()).filter((p) => isVrrpFrom(p, masterEnd, false)).length;
     const seen = advertsFromMaster();
     const synced = await poll(() => (advertsFromMaster() > seen ? true : undefined), row.timing.advertIntS * 1_000 + 2_000, 2);
     if (!synced) problems.push(`no advert from host ${master.index} to time the fault against`);
 
     const logsFrom = new Map([...daemons].map(([h, p]) => [h, p.output().length]));
-    const faultAtMs = Date.now();
+    const faultAtMs = now();
     if (row.fault === 'link-cut') await master.cutLink();
     else daemons.get(master)!.signal('SIGTERM');
-    const faultCommandMs = Date.now() - faultAtMs;
+    const faultCommandMs = now() - faultAtMs;
 
     const vipOn = await poll(
       () => parseAddressMonitor(monitors.get(backup)!.stdout()).find((e) => e.address === vip && !e.deleted && e.timeMs >= faultAtMs),

@@ -209,6 +209,35 @@ describe('the report', () => {
     expect(judgeTarget([690], [undefined])).toEqual({ met: undefined, marginMs: undefined });
   });
 
+  it('calls a client figure level when it is above keepalived\'s by no more than its resolution, and says so', () => {
+    expect(judgeTarget([705, 706], [700, 700], 10)).toEqual({ met: true, marginMs: 5.5, level: true });
+    expect(judgeTarget([711, 711], [700, 700], 10)).toEqual({ met: false, marginMs: 11 });
+    expect(judgeTarget([690, 690], [700, 700], 10)).toEqual({ met: true, marginMs: -10 });
+    // The VIP's figures have no such allowance.
+    expect(judgeTarget([700.2], [700.1])).toEqual({ met: false, marginMs: expect.closeTo(0.1, 9) });
+    const rounds = [round('kk', 690, 700, 1), round('cc', 690, 706, 1)];
+    const rows = vrrpRows(['stop-1s'], ['kk', 'cc'], rounds);
+    expect(rows.find((r) => r.metric === 'client outage (longest ping gap)')!.target).toEqual({
+      text: "carpd ≤ keepalived: level within the pings' 10 ms (+6.0 ms)", met: true, level: true,
+    });
+    expect(targetVerdict(rows)).toBe("target (carpd ≤ keepalived in every row): met in all 2 headline figures (1 of them level within the pings' resolution, not below)");
+  });
+
+  it('times a link cut from the master\'s last advert, not from the bench\'s fault', () => {
+    const cut = (pair: 'kk' | 'cc', lastAdvertToVip: number, vip: number): VrrpRoundResult => {
+      const r = round(pair, vip, 400, 1);
+      return { ...r, row: 'cut-100ms', figures: { ...r.figures, lastAdvertToVipMs: lastAdvertToVip, pingsBackMs: 375 } };
+    };
+    // carpd's fault fell earlier after the advert (its fault → VIP is longer), its timer did not.
+    const rows = vrrpRows(['cut-100ms'], ['kk', 'cc'], [cut('kk', 369.4, 368.2), cut('cc', 369.2, 368.9)]);
+    const headline = rows.filter((r) => r.target !== undefined).map((r) => r.metric);
+    expect(headline).toEqual(["master's last advert → VIP on the backup (master-down 369 ms)", 'fault → backup answers pings']);
+    expect(rows[0]!.target!.met).toBe(true);
+    const fault = rows.find((r) => r.metric.startsWith('fault → VIP on the backup'))!;
+    expect(fault.target).toBeUndefined();
+    expect(fault.cells.cc?.median).toBe(368.9);
+  });
+
   it('gives each row median and max per pair, the ratio, and the target on the headline figures', () => {
     const rounds = [round('kk', 690, 700, 1), round('kk', 700, 720, 2), round('cc', 720, 710, 1), round('cc', 760, 800, 2)];
     const rows = vrrpRows(['stop-1s', 'cut-1s'], ['kk', 'cc'], rounds);
