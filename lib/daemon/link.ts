@@ -36,7 +36,8 @@ export interface SocketOptions {
   readonly interface: string;
   readonly srcip: string;
   readonly groups: readonly string[];
-  readonly onPacket: (datagram: Buffer) => void;
+  /** ageMs: how long ago the kernel received it (its timestamp), when known. */
+  readonly onPacket: (datagram: Buffer, ageMs?: number) => void;
   /** The socket failed for good (raw-socket closes it after an error). */
   readonly onError: (error: Error) => void;
 }
@@ -60,6 +61,19 @@ export interface CarrierMonitor {
   on(event: 'change', listener: (up: boolean) => void): unknown;
   on(event: 'replaced', listener: (ifindex: number) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/**
+ * The largest age of a datagram believed: beyond it the wall clock (which the kernel's stamp
+ * and the age are read on) was probably stepped in between, and the arrival is taken as now.
+ * An event loop held up longer than this has worse problems than a timer 0.2 ms late.
+ */
+const MAX_AGE_MS = 100;
+
+/** When a datagram came in on the vhosts' clock: `now` less its age, if the age is believable. */
+export function arrivedAt(now: number | undefined, ageMs: number | undefined): number | undefined {
+  if (now === undefined || ageMs === undefined || !(ageMs >= 0 && ageMs <= MAX_AGE_MS)) return now;
+  return now - ageMs;
 }
 
 export interface LinkDeps {
@@ -214,9 +228,9 @@ export class Link {
     return vhost.config.ignoreIfState ? true : this.up;
   }
 
-  /** One received datagram. Nothing a packet carries may escape this handler. */
-  receive(datagram: Buffer): void {
-    const at = this.deps.clock?.now();
+  /** One received datagram, `ageMs` after the kernel took it. Nothing a packet carries may escape this handler. */
+  receive(datagram: Buffer, ageMs?: number): void {
+    const at = arrivedAt(this.deps.clock?.now(), ageMs);
     try {
       this.deliver(checkLinkPacket(datagram, this.linkContext), () => datagramSource(datagram), at);
     } catch (error) {
@@ -226,7 +240,7 @@ export class Link {
 
   /** One datagram from the IPv6 socket: its payload, with the addresses and hop limit beside it. */
   receive6(datagram: Ipv6Datagram): void {
-    const at = this.deps.clock?.now();
+    const at = arrivedAt(this.deps.clock?.now(), datagram.ageMs);
     try {
       this.deliver(checkLinkPacket6(datagram, this.linkContext), () => datagram.src, at);
     } catch (error) {
@@ -319,7 +333,7 @@ export class Link {
         interface: this.name,
         srcip: first.config.srcip.text,
         groups,
-        onPacket: (datagram) => this.receive(datagram),
+        onPacket: (datagram, ageMs) => this.receive(datagram, ageMs),
         onError,
       });
       return true;

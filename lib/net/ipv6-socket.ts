@@ -43,6 +43,8 @@ export interface Ipv6Packet {
   /** The hop limit the datagram arrived with; -1 if the kernel gave none (never seen). */
   readonly hopLimit: number;
   readonly ifindex: number;
+  /** How long before this event the kernel received it (its timestamp); NaN without one. */
+  readonly ageMs: number;
 }
 
 export interface Ipv6SocketEvents {
@@ -50,7 +52,7 @@ export interface Ipv6SocketEvents {
   error: [error: Error];
 }
 
-interface NativeSocket {
+export interface NativeSocket {
   readonly ifindex: number;
   join(group: string): void;
   leave(group: string): void;
@@ -58,13 +60,18 @@ interface NativeSocket {
   close(): void;
 }
 
-interface Ipv6Addon {
+/** (payload, src, dst, hopLimit, ifindex, ageMs); for family 4 the payload is the whole datagram, dst '' and hopLimit -1. */
+export type NativePacketHandler = (payload: Buffer, src: string, dst: string, hopLimit: number, ifindex: number, ageMs: number) => void;
+
+export interface RawSocketAddon {
+  /** native/ipv6_socket.cc; family 4 makes a receive-only IPv4 socket (lib/net/transport.ts). */
   Ipv6Socket: new (
     ifname: string,
     protocol: number,
     hopLimit: number,
-    onPacket: ((payload: Buffer, src: string, dst: string, hopLimit: number, ifindex: number) => void) | null,
+    onPacket: NativePacketHandler | null,
     onError: ((error: Error) => void) | null,
+    family?: 4 | 6,
   ) => NativeSocket;
 }
 
@@ -100,13 +107,13 @@ export class Ipv6Socket extends EventEmitter<Ipv6SocketEvents> {
     if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > 255) {
       throw new RangeError(`IPv6 socket hopLimit must be an integer from 1 to 255, received ${String(hopLimit)}`);
     }
-    const { Ipv6Socket: Native } = loadAddon<Ipv6Addon>('IPv6');
+    const { Ipv6Socket: Native } = loadAddon<RawSocketAddon>('IPv6');
     const onPacket =
       options.receive === false
         ? null
-        : (payload: Buffer, src: string, dst: string, hopLimitIn: number, ifindex: number): void => {
+        : (payload: Buffer, src: string, dst: string, hopLimitIn: number, ifindex: number, ageMs: number): void => {
             // The payload is a fresh copy: listeners may keep it.
-            this.emit('packet', { payload, src, dst, hopLimit: hopLimitIn, ifindex });
+            this.emit('packet', { payload, src, dst, hopLimit: hopLimitIn, ifindex, ageMs });
           };
     this.socket = new Native(options.interface, options.protocol, hopLimit, onPacket, (error) => this.emit('error', error));
     this.ifindex = this.socket.ifindex;

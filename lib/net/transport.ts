@@ -2,10 +2,18 @@ import { EventEmitter } from 'node:events';
 import raw, { type Socket } from 'raw-socket';
 import { IPPROTO_CARP } from '../protocol/constants.js';
 import { ipv4ToBytes } from '../protocol/ipv4.js';
+import { loadAddon } from './addon.js';
 import { AF_INET, inetAddress, openHostSocket, SOCK_RAW, type HostSocket } from './host-socket.js';
+import type { NativeSocket, RawSocketAddon } from './ipv6-socket.js';
 
 /**
  * The CARP socket: a raw IPv4 socket for protocol 112, the only importer of raw-socket.
+ *
+ * Adverts are read by carpd's addon (native/ipv6_socket.cc with family 4), which hands over
+ * with each datagram the kernel's receive timestamp as an age (SO_TIMESTAMPNS): a backup's
+ * master-down timer runs from the advert's arrival, not from when the event loop read it
+ * (raw-socket reads with recvfrom, where the timestamp cannot be had). Without the addon,
+ * raw-socket reads them, and ages are unknown.
  *
  * We write the IP header ourselves (IP_HDRINCL) so the datagram is the one ucarp puts on the
  * wire: TOS low-delay, DF, TTL 255, source = --srcip whatever address the kernel would pick.
@@ -41,7 +49,8 @@ export interface TransportOptions {
 }
 
 export interface TransportEvents {
-  packet: [datagram: Buffer];
+  /** ageMs: how long ago the kernel received it; undefined when that is not known. */
+  packet: [datagram: Buffer, ageMs: number | undefined];
   error: [error: Error];
 }
 
@@ -56,6 +65,16 @@ function ipMreqn(group: string, local: string): Buffer {
   ipv4ToBytes(local).copy(b, 4);
   b.writeInt32LE(0, 8);
   return b;
+}
+
+/** The addon's receiving socket (no group joined yet); undefined if the addon cannot make it. */
+function openReceiveSocket(o: TransportOptions, onPacket: (datagram: Buffer, ageMs: number) => void, onError: (error: Error) => void): NativeSocket | undefined {
+  try {
+    const { Ipv6Socket: Native } = loadAddon<RawSocketAddon>('IPv4 receive timestamps');
+    return new Native(o.interface, IPPROTO_CARP, 255, (datagram, _src, _dst, _hops, _ifindex, ageMs) => onPacket(datagram, ageMs), onError, 4);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The send-only socket, set up as the receiving one is; undefined if the addon cannot make it. */
@@ -80,6 +99,7 @@ function isBusy(error: unknown): boolean {
 
 export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly socket: Socket;
+  private readonly receiver: NativeSocket | undefined;
   private readonly sendSocket: HostSocket | undefined;
   private closed = false;
   private readonly joined = new Set<string>();
@@ -87,7 +107,10 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
 
   constructor(private readonly o: TransportOptions) {
     super();
-    this.socket = raw.createSocket({ protocol: IPPROTO_CARP, bufferSize: 2048 });
+    this.receiver = openReceiveSocket(o, (datagram, ageMs) => this.emit('packet', datagram, Number.isFinite(ageMs) ? ageMs : undefined), (error) => this.emit('error', error));
+    // With the addon's receiver, raw-socket only sends what the addon's send socket could not
+    // take at once, on IPPROTO_RAW (the header is ours, and the kernel delivers nothing to it).
+    this.socket = raw.createSocket({ protocol: this.receiver !== undefined ? IPPROTO_RAW : IPPROTO_CARP, bufferSize: 2048 });
     const s = this.socket;
     // Bound to the interface: a host with several interfaces never hears or sends the
     // adverts of one on another.
@@ -99,10 +122,16 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
     s.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     const mreqn = ipMreqn(o.groups[0] ?? '224.0.0.18', o.srcip);
     s.setOption(IPPROTO_IP, IP_MULTICAST_IF, mreqn, mreqn.length);
-    for (const group of o.groups) this.join(group);
+    try {
+      for (const group of o.groups) this.join(group);
+    } catch (error) {
+      this.receiver?.close();
+      s.close();
+      throw error;
+    }
     s.on('message', (buffer) => {
       // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
-      this.emit('packet', buffer);
+      if (this.receiver === undefined) this.emit('packet', buffer, undefined);
     });
     s.on('error', (error) => this.emit('error', error));
     // raw-socket closes the socket itself after a poll error; later sends would queue forever.
@@ -118,8 +147,12 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
    */
   join(group: string): void {
     if (this.joined.has(group)) return;
-    const mreqn = ipMreqn(group, this.o.srcip);
-    this.socket.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+    if (this.receiver !== undefined) {
+      this.receiver.join(group);
+    } else {
+      const mreqn = ipMreqn(group, this.o.srcip);
+      this.socket.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+    }
     this.joined.add(group);
   }
 
@@ -162,6 +195,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
 
   close(): void {
     this.sendSocket?.close();
+    this.receiver?.close();
     if (this.closed) return;
     this.closed = true;
     this.socket.close();
