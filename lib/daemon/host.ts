@@ -158,9 +158,10 @@ export function createHostPort(
     releaseAhead(vips) {
       for (const vip of vips) guarded?.guardian.release(iface(vip), formatVip(vip), guarded.lockPath);
     },
-    addVipNow(vip) {
+    addVipNow(vip, heldAhead = false) {
       if (hostIo() === undefined) return undefined;
-      hold(vip);
+      // The guardian must know of a VIP before it is on the interface; one held ahead it does.
+      if (!heldAhead) hold(vip);
       return manager(vip).addNow();
     },
     async addVip(vip) {

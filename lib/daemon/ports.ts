@@ -94,10 +94,11 @@ export interface HostPort {
   /**
    * The same, made before it returns (carpd's netlink socket): true/false as done, undefined
    * when it cannot be done at once, and addVip() must be used. The vhost uses it on a takeover
-   * whose host queue is idle, so the VIP is up right after the advert, before the rest of the
-   * takeover's work (log lines, notify scripts, groups).
+   * whose host queue is idle, so the VIP is up first, before the rest of the takeover's work
+   * (the advert, log lines, notify scripts, groups). `heldAhead`: holdAhead() told the guardian
+   * of it already.
    */
-  addVipNow?(vip: VipAddress): boolean | undefined;
+  addVipNow?(vip: VipAddress, heldAhead?: boolean): boolean | undefined;
   removeVip(vip: VipAddress): Promise<boolean>;
   /** Sends one gratuitous ARP for the VIP; not awaited by the caller (arping lingers 1 s). */
   garp(vip: VipAddress): Promise<boolean>;

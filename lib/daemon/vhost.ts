@@ -38,27 +38,28 @@ function sameClaim(a: Claim, b: Claim): boolean {
 }
 
 /**
- * On a takeover, what comes before anything else, in this order: the VIP (what the users'
- * traffic needs), the advert (what the peers need), the gratuitous ARPs (what the LAN needs;
- * after the advert, as RFC 3768 6.4.2 and RFC 5798 6.4.2 order them).
+ * On a takeover, what comes first, in this order: the VIP (what the users' traffic needs), the
+ * advert (what the peers need), the gratuitous ARPs (what the LAN needs; after the advert, as
+ * RFC 3768 6.4.2 and RFC 5798 6.4.2 order them).
  */
-const URGENT_RANK: ReadonlyMap<Effect['type'], number> = new Map([['addVip', 0], ['sendAdvert', 1], ['garp', 2]]);
+const URGENT_ORDER: readonly Effect['type'][] = ['addVip', 'sendAdvert', 'garp'];
 
 /**
- * The effects with the urgent ones first (URGENT_RANK), the rest in the machine's order.
- * keepalived sends its advert, then adds the VIP (0.2 ms later), then its ARPs, and only then
- * writes its log line and runs notify scripts. Applied in the machine's order, carpd's log line,
- * notify and group work came between the advert and the VIP (0.5 ms, bench:vrrp); with the
- * advert first, the send still stood between the timer and the VIP (0.2-0.4 ms). The VIP first
- * costs the peers nothing: a netlink add is some 50 µs, and a peer acts on an advert in whole
- * intervals, not microseconds. The RFCs' order of advert before ARP is kept.
+ * The effects with the urgent ones first (URGENT_ORDER; each kind in the machine's order), the
+ * rest in the machine's order. keepalived sends its advert, then adds the VIP (0.2 ms later),
+ * then its ARPs, and only then writes its log line and runs notify scripts. Applied in the
+ * machine's order, carpd's log line, notify and group work came between the advert and the VIP
+ * (0.5 ms, bench:vrrp); with the advert first, the send still stood between the timer and the
+ * VIP (0.2-0.4 ms). The VIP first costs the peers nothing: a netlink add is some 0.1 ms, and a
+ * peer acts on an advert in whole intervals, not microseconds. The RFCs' order of advert before
+ * ARP is kept.
  */
 function urgentFirst(effects: readonly Effect[]): readonly Effect[] {
   if (!effects.some((e) => e.type === 'addVip')) return effects;
-  const urgent = effects.filter((e) => URGENT_RANK.has(e.type));
-  // Array.prototype.sort is stable: two adverts (or VIP batches) keep the machine's order.
-  urgent.sort((a, b) => URGENT_RANK.get(a.type)! - URGENT_RANK.get(b.type)!);
-  return [...urgent, ...effects.filter((e) => !URGENT_RANK.has(e.type))];
+  const out: Effect[] = [];
+  for (const type of URGENT_ORDER) for (const e of effects) if (e.type === type) out.push(e);
+  for (const e of effects) if (!URGENT_ORDER.includes(e.type)) out.push(e);
+  return out;
 }
 
 export interface VhostPorts {
@@ -306,12 +307,13 @@ export class VirtualHost {
       case 'sendAdvert':
         this.lastSend = this.sendAdvert(effect.claim);
         break;
-      case 'addVip':
+      case 'addVip': {
         // The VIPs held ahead are now held for real.
+        const heldAhead = this.heldAhead;
         this.heldAhead = false;
         if (c.manageVip) {
           this.lastVipChange = 'add';
-          if (this.addVipsNow()) break;
+          if (this.addVipsNow(heldAhead)) break;
           this.onHostQueue(async () => {
             const failed: string[] = [];
             for (const vip of this.hostVips) if (!(await host.addVip(vip))) failed.push(vip.address.text);
@@ -320,6 +322,7 @@ export class VirtualHost {
           });
         }
         break;
+      }
       case 'removeVip':
         if (c.manageVip) this.queueVipRemoval();
         break;
@@ -472,14 +475,14 @@ export class VirtualHost {
    * nothing waits in the host queue, which they would otherwise have to follow. true: done
    * (failures reported to the machine, as the queued path does); false: queue them.
    */
-  private addVipsNow(): boolean {
+  private addVipsNow(heldAhead: boolean): boolean {
     const host = this.ports.host;
     this.vipsAddedNow = false;
     if (this.hostPending > 0 || host.addVipNow === undefined) return false;
     const failed: string[] = [];
     const later: VipAddress[] = [];
     for (const vip of this.hostVips) {
-      const added = host.addVipNow(vip);
+      const added = host.addVipNow(vip, heldAhead);
       if (added === undefined) later.push(vip);
       else if (!added) failed.push(vip.address.text);
     }

@@ -72,7 +72,23 @@ class SimHost implements HostPort {
   readonly garps: number[] = [];
   /** Makes every `ip addr add` fail, as on a host where the address cannot be added. */
   failAdds = false;
-  constructor(private readonly sim: Simulation) {}
+  /**
+   * Adds VIPs within the call (addVipNow), as carpd's netlink socket does; off, the vhost
+   * queues them (addVip), as with `ip`.
+   */
+  addsNow = false;
+  constructor(
+    private readonly sim: Simulation,
+    /** The node's host actions and adverts, in the order they happened. */
+    private readonly actions: string[] = [],
+  ) {}
+  addVipNow(vip: { address: { text: string } }, heldAhead = false): boolean | undefined {
+    if (!this.addsNow) return undefined;
+    if (!heldAhead) this.actions.push('hold');
+    this.actions.push('vip');
+    this.vips.add(vip.address.text);
+    return true;
+  }
   async removeStale(): Promise<number> {
     return 0;
   }
@@ -86,6 +102,7 @@ class SimHost implements HostPort {
     return true;
   }
   async garp(): Promise<boolean> {
+    this.actions.push('garp');
     this.garps.push(this.sim.clock.now());
     return true;
   }
@@ -93,6 +110,7 @@ class SimHost implements HostPort {
   readonly ahead: ('hold' | 'release')[] = [];
   holdAhead(): void {
     this.ahead.push('hold');
+    this.actions.push('hold ahead');
   }
   releaseAhead(): void {
     this.ahead.push('release');
@@ -113,7 +131,7 @@ export class SimVhost {
   readonly vhost: VirtualHost;
   readonly host: SimHost;
   constructor(node: SimNode, config: VhostConfig) {
-    this.host = new SimHost(node.sim);
+    this.host = new SimHost(node.sim, node.actions);
     this.vhost = new VirtualHost(config, {
       clock: node.sim.clock,
       timers: node.timers,
@@ -162,6 +180,8 @@ export class SimNode {
   adverts: { at: number; vhid: number; advbase: number; advskew: number }[] = [];
   /** VRRP adverts this node sent, decoded. */
   vrrpAdverts: { at: number; vrid: number; version: number; priority: number; intervalCs: number }[] = [];
+  /** Its vhosts' host actions and its adverts ('advert'), in order (see SimHost). */
+  readonly actions: string[] = [];
   readonly timers: TimerPort;
 
   constructor(
@@ -196,6 +216,7 @@ export class SimNode {
         // The vhosts build datagrams without IP options: the payload starts at byte 20. CARP's
         // is exactly 36 bytes; anything else is VRRP (which CARP's decoder would refuse, and a
         // failed send is only counted, so the datagram would silently never reach the segment).
+        this.actions.push('advert');
         if (datagram.length - 20 === CARP_HEADER_LENGTH) {
           const ad = decodeAdvertisement(datagram, 20);
           this.adverts.push({ at: sim.clock.now(), vhid: ad.vhid, advbase: ad.advbase, advskew: ad.advskew });

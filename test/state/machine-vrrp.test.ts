@@ -404,6 +404,21 @@ describe('three VRRP nodes in the simulation (priorities 150, 100, 50)', () => {
     expect(c.hasVip).toBe(false);
   });
 
+  it('a takeover adds the VIP (held ahead, so told nothing again), then advertises, then sends its ARPs', async () => {
+    for (const addsNow of [true, false]) {
+      const { sim, a, b } = await threeNodes(3);
+      b.main.host.addsNow = addsNow;
+      b.actions.length = 0;
+      a.feed({ type: 'shutdown' });
+      await sim.runFor(700);
+      expect(sim.masters()).toEqual([b]);
+      const takeover = b.actions.slice(b.actions.indexOf('hold ahead'), b.actions.indexOf('garp') + 1);
+      // Without addVipNow (ip(8)) the VIP waits in the host queue: the advert goes first.
+      expect(takeover).toEqual(addsNow ? ['hold ahead', 'vip', 'advert', 'garp'] : ['hold ahead', 'advert', 'garp']);
+      expect(b.hasVip).toBe(true);
+    }
+  });
+
   it('the skew time runs from the bow-out\'s arrival: time its checks took is not added to the wait', async () => {
     const takeoverAfterStop = async (checksMs: number): Promise<number> => {
       const sim = new Simulation(0.2, checksMs);
