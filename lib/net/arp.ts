@@ -1,5 +1,6 @@
 import { addressBytes, type Ipv4Address } from './address.js';
 import { AF_PACKET, ETH_P_ARP, openHostSocket, packetAddress, SOCK_DGRAM, type HostSocket } from './host-socket.js';
+import { Kept } from './kept.js';
 
 /**
  * The gratuitous ARP, written by carpd itself on a packet socket instead of by arping(8): the
@@ -41,7 +42,7 @@ export class ArpSender {
    * Frame and link-layer address by interface, MAC and VIP: built ahead (prepare) or at the
    * first send, so a takeover's ARPs are only sendto() calls.
    */
-  private readonly built = new Map<string, { readonly frame: Buffer; readonly to: Buffer }>();
+  private readonly built = new Kept<{ readonly frame: Buffer; readonly to: Buffer }>();
 
   constructor(open: (domain: number, type: number, protocol: number) => HostSocket = openHostSocket) {
     this.socket = open(AF_PACKET, SOCK_DGRAM, 0);
@@ -56,14 +57,7 @@ export class ArpSender {
   /** Builds what send() sends, and sends nothing. */
   prepare(ifindex: number, mac: Uint8Array, vip: Ipv4Address): { readonly frame: Buffer; readonly to: Buffer } {
     const key = `${ifindex} ${Buffer.from(mac.buffer, mac.byteOffset, mac.length).toString('hex')} ${vip.text}`;
-    let built = this.built.get(key);
-    if (built === undefined) {
-      // A few per VIP at most; a bound for interfaces re-created again and again.
-      if (this.built.size >= 256) this.built.clear();
-      built = { frame: gratuitousArp(mac, vip), to: packetAddress(ifindex, ETH_P_ARP, BROADCAST) };
-      this.built.set(key, built);
-    }
-    return built;
+    return this.built.get(key, () => ({ frame: gratuitousArp(mac, vip), to: packetAddress(ifindex, ETH_P_ARP, BROADCAST) }));
   }
 
   close(): void {

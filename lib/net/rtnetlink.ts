@@ -1,5 +1,6 @@
 import { addressBytes, type IpAddress } from './address.js';
 import { AF_NETLINK, interfaceIndex, netlinkAddress, NETLINK_ROUTE, openHostSocket, readI32, readU16, readU32, SOCK_RAW, writeU16, writeU32, type HostSocket } from './host-socket.js';
+import { Kept } from './kept.js';
 
 /**
  * VIP changes over rtnetlink, as `ip addr add|del` makes them, without a process. The messages
@@ -106,8 +107,6 @@ function errnoOfAck(buffer: Buffer, length: number, seq: number): number | undef
   return parseAcks(buffer.subarray(0, Math.min(length, buffer.length))).find((a) => a.seq === seq)?.errno;
 }
 
-const MAX_KEPT_REQUESTS = 256;
-
 /** What change() found: the kernel's errno (0 = done), or why there is no answer. */
 export type ChangeOutcome = { readonly errno: number } | { readonly unanswered: string };
 
@@ -129,7 +128,7 @@ export class RouteNetlink {
    * (prepare), so the takeover only sends it: building took 60 µs of the 0.3 ms between the
    * master-down timer and the VIP (bench:vrrp).
    */
-  private readonly requests = new Map<string, Buffer>();
+  private readonly requests = new Kept<Buffer>();
 
   constructor(open: (domain: number, type: number, protocol: number) => HostSocket = openHostSocket) {
     this.socket = open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
@@ -180,14 +179,7 @@ export class RouteNetlink {
 
   private request(change: AddressChange): Buffer {
     const key = `${change.op} ${change.address.text}/${change.prefix} ${change.ifindex} ${change.label ?? ''}`;
-    let request = this.requests.get(key);
-    if (request === undefined) {
-      // A handful per VIP at most; a bound for interfaces re-created again and again.
-      if (this.requests.size >= MAX_KEPT_REQUESTS) this.requests.clear();
-      request = addressRequest(change, 0);
-      this.requests.set(key, request);
-    }
-    return request;
+    return this.requests.get(key, () => addressRequest(change, 0));
   }
 
   close(): void {

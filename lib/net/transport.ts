@@ -5,6 +5,7 @@ import { ipv4ToBytes } from '../protocol/ipv4.js';
 import { loadAddon } from './addon.js';
 import { AF_INET, inetAddress, openHostSocket, SOCK_RAW, type HostSocket } from './host-socket.js';
 import type { NativeSocket, RawSocketAddon } from './ipv6-socket.js';
+import { Kept } from './kept.js';
 
 /**
  * The CARP socket: a raw IPv4 socket for protocol 112, the only importer of raw-socket.
@@ -103,7 +104,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
   private readonly sendSocket: HostSocket | undefined;
   private closed = false;
   private readonly joined = new Set<string>();
-  private readonly sockaddrs = new Map<string, Buffer>();
+  private readonly sockaddrs = new Kept<Buffer>();
 
   constructor(private readonly o: TransportOptions) {
     super();
@@ -129,10 +130,12 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
       s.close();
       throw error;
     }
-    s.on('message', (buffer) => {
-      // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
-      if (this.receiver === undefined) this.emit('packet', buffer, undefined);
-    });
+    if (this.receiver === undefined) {
+      s.on('message', (buffer) => {
+        // raw-socket reuses its receive buffer: the listener must finish with it synchronously.
+        this.emit('packet', buffer, undefined);
+      });
+    }
     s.on('error', (error) => this.emit('error', error));
     // raw-socket closes the socket itself after a poll error; later sends would queue forever.
     s.on('close', () => {
@@ -185,12 +188,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
 
   /** struct sockaddr_in of a destination (the group, or each unicast peer), built once. */
   private sockaddr(to: string): Buffer {
-    let b = this.sockaddrs.get(to);
-    if (b === undefined) {
-      b = inetAddress(ipv4ToBytes(to));
-      if (this.sockaddrs.size < 256) this.sockaddrs.set(to, b);
-    }
-    return b;
+    return this.sockaddrs.get(to, () => inetAddress(ipv4ToBytes(to)));
   }
 
   close(): void {

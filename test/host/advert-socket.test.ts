@@ -1,9 +1,9 @@
 // The IPv4 adverts' socket (lib/net/transport.ts) in two namespaces this file creates (scripts/lab's
 // NamespaceSet, 198.18.0.0/15 only): what it reads, and that each datagram's age is the kernel's,
 // not the event loop's.
-import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useNamespaceSet } from '../helpers/lab.js';
+import { nodeInNamespace } from './helpers.js';
 
 const getLab = useNamespaceSet();
 const IF = 'lan0';
@@ -27,13 +27,6 @@ beforeAll(async () => {
 });
 
 const dist = (path: string): string => JSON.stringify(new URL(`../../dist/lib/${path}`, import.meta.url).href);
-
-/** Node in namespace ns running an ES module body; its stdout parsed as JSON. */
-function inNamespace(ns: string, code: string): unknown {
-  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`node in ${ns} failed (status ${String(r.status)}): ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 describe('CarpTransport receiving (carpd addon, SO_TIMESTAMPNS)', () => {
   it("hands over each datagram whole, with the time since the kernel took it, even when the event loop was busy", () => {
@@ -64,7 +57,7 @@ describe('CarpTransport receiving (carpd addon, SO_TIMESTAMPNS)', () => {
       t.close();
       process.stdout.write(JSON.stringify({ got, sentWithinMs: sentBy - start, heldMs: performance.now() - start }));
     `;
-    const out = inNamespace(r1, receiver) as { got: { hex: string; ageMs: number | undefined }[]; heldMs: number };
+    const out = nodeInNamespace(r1, receiver) as { got: { hex: string; ageMs: number | undefined }[]; heldMs: number };
     expect(out.got).toHaveLength(1);
     const [packet] = out.got;
     // The whole datagram, header included (checksum filled in by the kernel), payload intact.

@@ -80,7 +80,12 @@ export function inNamespaceWithHostIo(ns: string, body: string): { result: unkno
     io.close();
     process.stdout.write(JSON.stringify({ result, lines }));
   `;
+  return nodeInNamespace(ns, code) as { result: unknown; lines: string[] };
+}
+
+/** Node in network namespace ns running `code` (ES module); what it wrote to stdout, parsed as JSON. */
+export function nodeInNamespace(ns: string, code: string): unknown {
   const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
   if (r.status !== 0) throw new Error(`node in ${ns} failed (status ${String(r.status)}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as { result: unknown; lines: string[] };
+  return JSON.parse(r.stdout);
 }
