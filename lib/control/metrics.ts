@@ -160,11 +160,14 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     'Advertisements from another node claiming MASTER while this one was MASTER (split-brain evidence).',
   );
   const sendErrors = counter('carpd_send_errors_total', 'Advertisements that could not be sent.');
+  // One link per interface and address family: an interface with both IPv4 and IPv6 vhosts has
+  // two sockets with their own drops, which without the label would be summed into one series.
   const linkDrops = counter('carpd_link_drops_total', 'Packets dropped before they could be matched to a virtual host, by reason.', [
     'interface',
+    'family',
     'reason',
   ]);
-  const interfaceUp = gauge('carpd_link_up', '1 when the interface is up.', ['interface']);
+  const interfaceUp = gauge('carpd_link_up', '1 when the interface is up.', ['interface', 'family']);
   const demotion = gauge('carpd_vhost_demotion', 'What failing weighted checks, tracked interfaces and files take off (CARP: advskew added; VRRP: priority subtracted; 0: none).');
   const priority = gauge('carpd_vhost_priority', 'VRRP virtual hosts: the priority advertised now (the configured one minus any demotion).');
   const trackHealthy = gauge(
@@ -200,8 +203,9 @@ async function renderMetrics(prom: PromClient, snapshot: DaemonSnapshot): Promis
     for (const [outcome, count] of Object.entries(check.runs)) checkRuns.inc({ check: check.name, outcome }, count);
   }
   for (const link of snapshot.links) {
-    interfaceUp.set({ interface: link.interface }, link.up ? 1 : 0);
-    for (const [reason, count] of Object.entries(link.drops)) linkDrops.inc({ interface: link.interface, reason }, count);
+    const labels = { interface: link.interface, family: `ipv${link.family}` };
+    interfaceUp.set(labels, link.up ? 1 : 0);
+    for (const [reason, count] of Object.entries(link.drops)) linkDrops.inc({ ...labels, reason }, count);
   }
   residentMemory.set(process.memoryUsage.rss());
   return registry.metrics();

@@ -29,6 +29,7 @@ describe('startMetricsServer', () => {
         ],
         links: [
           { interface: 'eth0', family: 4, up: true, drops: { 'bad-ttl': 5, 'unknown-vhid': 0 } },
+          { interface: 'eth0', family: 6, up: true, drops: { 'bad-ttl': 2 } },
           { interface: 'eth1', family: 4, up: false, drops: {} },
         ],
       }),
@@ -72,15 +73,18 @@ describe('startMetricsServer', () => {
         `carpd_adverts_received_total{${WEB}} 12`,
         `carpd_drops_total{${WEB},reason="bad-auth"} 3`,
         `carpd_drops_total{${WEB},reason="bad-ttl"} 0`,
-        'carpd_link_drops_total{interface="eth0",reason="bad-ttl"} 5',
-        'carpd_link_drops_total{interface="eth0",reason="unknown-vhid"} 0',
+        // Each family of an interface its own series, not their sum.
+        'carpd_link_drops_total{interface="eth0",family="ipv4",reason="bad-ttl"} 5',
+        'carpd_link_drops_total{interface="eth0",family="ipv6",reason="bad-ttl"} 2',
+        'carpd_link_drops_total{interface="eth0",family="ipv4",reason="unknown-vhid"} 0',
         `carpd_script_runs_total{${WEB},outcome="ok"} 2`,
         `carpd_script_runs_total{${WEB},outcome="failed"} 1`,
         `carpd_script_runs_total{${WEB},outcome="timeout"} 0`,
         `carpd_other_master_heard_total{${WEB}} 1`,
         `carpd_send_errors_total{${WEB}} 2`,
-        'carpd_link_up{interface="eth0"} 1',
-        'carpd_link_up{interface="eth1"} 0',
+        'carpd_link_up{interface="eth0",family="ipv4"} 1',
+        'carpd_link_up{interface="eth0",family="ipv6"} 1',
+        'carpd_link_up{interface="eth1",family="ipv4"} 0',
       ]),
     );
     const rss = lines.find((line) => line.startsWith('process_resident_memory_bytes '));
