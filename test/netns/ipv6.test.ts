@@ -286,6 +286,68 @@ describe('IPv6 VIPs on a dual-stack lab', () => {
     expect(m2.output()).toMatch(/MASTER -> BACKUP \(link down: lost carrier\)/);
   });
 
+  // `ip link set eth0 down` on the master itself, unlike a cut at the bridge, makes the kernel
+  // flush every IPv6 address of eth0: the VIP, the lab's global address and the link-local one
+  // the adverts leave from. Back up, the link-local address is tentative (DAD) for a second.
+  // What must hold: the backup takes over, the old master rejoins as BACKUP without taking the
+  // VIP back, and, when it must take over later, it sends from its link-local address again.
+  it('the master\'s interface set down and up by hand: the backup takes over, the old master rejoins as BACKUP and takes over again from its link-local address', async () => {
+    const lab = getLab();
+    const [h1, h2] = [lab.host(1), lab.host(2)];
+    const { b1, m2, ll2 } = await h2MasterH1Backup(lab);
+    const ll1 = (await h1.linkLocal())!;
+    try {
+      await h2.exec('ip', ['link', 'set', 'dev', 'eth0', 'down']);
+      await heldBy(lab, h1, LINK_CUT_MS, 'the VIP on h1 after h2 set eth0 down');
+      expect(m2.output()).toMatch(/MASTER -> BACKUP \(link down: lost carrier\)/);
+      expect(b1.output()).toMatch(/BACKUP -> MASTER \(master down: no advert for 3\.\d\d s\)/);
+
+      await h2.exec('ip', ['link', 'set', 'dev', 'eth0', 'up']);
+      await waitFor(
+        async () => {
+          const r = await h2.exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link']);
+          return r.stdout.includes('inet6 fe80::') && !r.stdout.includes('tentative') ? true : undefined;
+        },
+        10_000,
+        50,
+        "h2's link-local address back, out of DAD",
+      );
+      // h2 hears h1 (no --preempt: it must not take the VIP back), and names it as master.
+      await waitFor(
+        async () => {
+          const vhost = await carpdStatus(h2).then((s) => vhostNamed(s, VHOST)).catch(() => undefined);
+          return vhost?.state === 'BACKUP' && vhost.master === ll1;
+        },
+        8_000,
+        100,
+        "h2 BACKUP again, having heard h1's adverts",
+      );
+      await sleep(1_500);
+      expect(await holders(lab)).toBe('h1');
+
+      const wire = await capture(lab, 'ip6 proto 112');
+      const stopAt = Date.now();
+      b1.signal('SIGTERM');
+      await heldBy(lab, h2, 3_000, 'the VIP back on h2 after h1 stopped');
+      const takeoverMs = Date.now() - stopAt;
+      await sleep(1_500);
+      const adverts = (await wire.stop()).filter((p) => p.srcMac === h2.mac && p.carp !== undefined && p.timeMs >= stopAt);
+      expect(takeoverMs).toBeLessThan(1_000);
+      expect(adverts.length, "h2's adverts as the new master").toBeGreaterThan(0);
+      for (const p of adverts) expect(p).toMatchObject({ srcIp: (await h2.linkLocal())!, dstIp: 'ff02::12', hopLimit: 255 });
+      expect(await h2.linkLocal()).toBe(ll2); // derived from the MAC: the same address as before
+      expect(m2.output()).not.toMatch(/cannot send advert/);
+      expect((await pingOnce(lab)).ok).toBe(true);
+      expect(await neighbourMac(lab)).toBe(h2.mac);
+    } finally {
+      // The lab's own global address went with the flush; the next tests need it.
+      await h2.exec('ip', ['link', 'set', 'dev', 'eth0', 'up']);
+      if (h2.address6 !== undefined && !(await h2.hasAddress(h2.address6))) {
+        await h2.exec('ip', ['-6', 'addr', 'add', validateLabAddress(`${h2.address6}/64`), 'dev', 'eth0', 'nodad']);
+      }
+    }
+  });
+
   it('nothing left behind: a stale VIP is removed at start, and no node holds the VIP or its route once both carpd have stopped', async () => {
     const lab = getLab();
     const [h1, h2] = [lab.host(1), lab.host(2)];
