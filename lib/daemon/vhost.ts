@@ -15,7 +15,7 @@ import { AdvertCounter } from '../protocol/counter.js';
 import { ReplayGuard, senderIdOfIpv4, TimedCounter } from '../protocol/replay.js';
 import { vhostWire, type VhostWire } from '../protocol/wire.js';
 import type { Clock } from '../state/clock.js';
-import { CarpMachine, type Claim, type Effect, type MachineEvent, type TimerName } from '../state/machine.js';
+import { CarpMachine, rehearseMachine, type Claim, type Effect, type MachineConfig, type MachineEvent, type TimerName } from '../state/machine.js';
 import { carpRules, isVrrpClaim, vrrpRules, type ElectionRules } from '../state/rules.js';
 import type { AdvertPort, HostPort, TimerPort } from './ports.js';
 
@@ -88,6 +88,7 @@ export interface VhostPorts {
 
 export class VirtualHost {
   readonly machine: CarpMachine;
+  private readonly machineConfig: MachineConfig;
   private readonly counter: AdvertCounter;
   /** --replay-protect: our counter comes from here instead, and received ones are checked. */
   private readonly replay: { readonly counter: TimedCounter; readonly guard: ReplayGuard } | undefined;
@@ -138,21 +139,19 @@ export class VirtualHost {
         : vrrpRules({ version: config.protocol === 'vrrp3' ? 3 : 2, priority: config.priority, intervalCs: config.advertIntCs });
     // Read at each tie-break: an IPv6 vhost's source is the link-local address its link finds.
     const source = (): number | bigint => addressKey(this.source() ?? config.srcip);
-    this.machine = new CarpMachine(
-      {
-        get srcAddress() {
-          return source();
-        },
-        rules: this.rules,
-        preempt: config.preempt,
-        initialMaster: config.initialMaster,
-        neutral: config.neutral,
-        downScriptOnExit: config.shutdown,
-        preemptDelayMs: config.preemptDelayMs,
-        ...(config.garpDelayMs !== undefined ? { delayedGarpMs: config.garpDelayMs } : {}),
+    this.machineConfig = {
+      get srcAddress() {
+        return source();
       },
-      ports.clock,
-    );
+      rules: this.rules,
+      preempt: config.preempt,
+      initialMaster: config.initialMaster,
+      neutral: config.neutral,
+      downScriptOnExit: config.shutdown,
+      preemptDelayMs: config.preemptDelayMs,
+      ...(config.garpDelayMs !== undefined ? { delayedGarpMs: config.garpDelayMs } : {}),
+    };
+    this.machine = new CarpMachine(this.machineConfig, ports.clock);
     this.wire = vhostWire({ ...config, family: vhostFamily(config) });
     this.hostVips = Object.freeze([...config.vips, ...config.excludedVips]);
   }
@@ -180,6 +179,12 @@ export class VirtualHost {
   start(linkUp: boolean): void {
     this.lastAbility = linkUp;
     this.dispatch({ type: 'start', linkUp });
+    try {
+      rehearseMachine(this.machineConfig);
+    } catch (error) {
+      // Only a rehearsal, on a machine of its own: the real one reports whatever is wrong.
+      this.ports.log.debug(`machine rehearsal: ${errorText(error)}`);
+    }
     this.rehearseTakeover();
   }
 
