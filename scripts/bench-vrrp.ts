@@ -134,8 +134,11 @@ async function main(argv: string[]): Promise<number> {
       `${ms(faultCommand[Math.floor(faultCommand.length / 2)])} (max ${ms(faultCommand[faultCommand.length - 1])}) to return. ` +
       'A link cut\'s target figure is timed from the master\'s last advert (the instant the backup\'s timer runs from), so neither that nor ' +
       'the bench\'s reaction to the capture is in it; "fault → VIP" includes both.',
-    'VIP on the backup: `ip -ts monitor address` in host 2\'s namespace (netlink event, ip\'s timestamp). Adverts and GARP: tcpdump on the ' +
-      'client (kernel timestamps). Pings: a 5 ms ping -D -O from the client to the VIP; while replies are missing iputils ping probes about ' +
+    'VIP on the backup: the earlier of `ip -ts monitor address` in host 2\'s namespace (the netlink event, stamped by ip when it has ' +
+      'read it) and host 2\'s first gratuitous ARP for the VIP at the client. Both daemons send that ARP only once the address is added, ' +
+      'so each is an upper bound; ip\'s stamp includes its own wake-up, which on this VM is sometimes 1-2 ms (a GARP reached the client ' +
+      'before ip reported the address, in keepalived\'s rounds and carpd\'s alike; how much later ip was is shown). Adverts and GARP: ' +
+      'tcpdump on the client (kernel timestamps). Pings: a 5 ms ping -D -O from the client to the VIP; while replies are missing iputils ping probes about ' +
       'every 10 ms, so the end of an outage is known to ~10 ms: a client figure of carpd\'s above keepalived\'s by no more than that is ' +
       'reported as level, not as met or missed.',
     'Protocol wait (identical formulas in both, RFC 3768/5798 as keepalived computes them): clean stop = skew time after the priority-0 advert, ' +

@@ -64,8 +64,15 @@ export function isGarpFor(p: CapturedPacket, vip: string, from: Endpoint): boole
 }
 
 export interface VrrpFigures {
-  /** Fault → the VIP on the backup (netlink, on the backup). */
+  /**
+   * Fault → the VIP on the backup: the earlier of its netlink event (`ip -ts monitor`) and the
+   * backup's first gratuitous ARP for it at the client. Both come after the address is in place
+   * (both daemons send their GARPs only once it is added), and ip stamps the event only when
+   * it has woken up and read it: up to ~2 ms late on the lab's VM, in either daemon's rounds.
+   */
   vipOnBackupMs: number | undefined;
+  /** How much later than that `ip monitor` reported the address (0 when it was first). */
+  monitorLagMs: number | undefined;
   /** Fault → the client's first ping reply after its outage: the backup answers. */
   pingsBackMs: number | undefined;
   /** The client's longest silence ending after the fault. */
@@ -109,12 +116,14 @@ const since = (t: number | undefined, t0: number | undefined): number | undefine
 
 export function vrrpRoundFigures(r: VrrpRoundRecord): VrrpFigures {
   const t0 = r.faultAtMs;
-  const vipOn = firstAddressEvent(r.backupAddresses, r.vip, false, t0);
+  const monitored = firstAddressEvent(r.backupAddresses, r.vip, false, t0);
   const vipOff = firstAddressEvent(r.masterAddresses, r.vip, true, t0);
   const after = r.packets.filter((p) => p.timeMs >= t0);
   const resign = after.find((p) => isVrrpFrom(p, r.master, true));
   const backupAdvert = after.find((p) => isVrrpFrom(p, r.backup, false));
   const garp = after.find((p) => isGarpFor(p, r.vip, r.backup));
+  // A GARP without a netlink event is not taken alone: the address may never have been added.
+  const vipOn = monitored === undefined ? undefined : Math.min(monitored, garp?.timeMs ?? Infinity);
   // The master can still get an advert out while `ip link set down` runs: the backup's timer
   // starts from that one, so "last" means last before the take-over, not before the fault.
   const takeoverAt = Math.min(vipOn ?? Infinity, backupAdvert?.timeMs ?? Infinity);
@@ -128,6 +137,7 @@ export function vrrpRoundFigures(r: VrrpRoundRecord): VrrpFigures {
   const advertLateness = since(backupAdvert?.timeMs, trigger);
   return {
     vipOnBackupMs: since(vipOn, t0),
+    monitorLagMs: since(monitored, vipOn),
     pingsBackMs: outage.recovered ? since(outage.endMs, t0) : undefined,
     outageMs: outage.ms,
     pingRecovered: outage.recovered,

@@ -20,6 +20,7 @@ export function vrrpRoundLine(r: VrrpRoundResult, rounds: number): string {
       : `last advert → VIP ${ms(f.lastAdvertToVipMs)}`,
     `beyond protocol ${ms(f.beyondProtocolMs)} (timer ${ms(f.advertLatenessMs)}, advert → VIP ${ms(f.advertToVipMs)})`,
     `VIP → GARP ${ms(f.vipToGarpMs)}`,
+    `ip monitor +${ms(f.monitorLagMs)}`,
     `fault ${ms(f.faultPhaseMs)} after an advert`,
   ];
   const problems = r.problems.length > 0 ? `\n      ! ${r.problems.join('\n      ! ')}` : '';
@@ -122,6 +123,7 @@ export function vrrpRows(rowIds: readonly RowId[], pairs: readonly PairId[], rou
     out.push(timeRow("    its timer and receive latency (→ its first advert)", (f) => f.advertLatenessMs, false));
     out.push(timeRow('    its first advert → VIP on it (address add)', (f) => f.advertToVipMs, false));
     out.push(timeRow('VIP on the backup → its GARP at the client', (f) => f.vipToGarpMs, false));
+    out.push(timeRow("VIP on the backup → ip monitor's report of it", (f) => f.monitorLagMs, false));
     out.push(timeRow("fault → the backup's first advert", (f) => f.backupAdvertMs));
     if (fault === 'clean-stop') {
       out.push(timeRow('SIGTERM → priority-0 advert at the client', (f) => f.resignMs, false));

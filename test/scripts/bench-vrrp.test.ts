@@ -182,6 +182,23 @@ describe("a round's figures", () => {
     expect(f.faultPhaseMs).toBe(-2);
   });
 
+  it("takes the backup's GARP as the VIP's time when ip monitor reported the address later", () => {
+    // ip read the event 2 ms after the GARP from the VIP reached the client (its own wake-up).
+    const f = vrrpRoundFigures(record({ backupAddresses: parseAddressMonitor(monitorLine(1_000_712, false)) }));
+    expect(f.vipOnBackupMs).toBe(705);
+    expect(f.monitorLagMs).toBe(2);
+    expect(f.vipToGarpMs).toBe(0);
+    expect(f.advertToVipMs).toBe(10);
+    // On time, ip's event is the figure and its lag 0.
+    expect(vrrpRoundFigures(record()).monitorLagMs).toBe(0);
+  });
+
+  it('does not take a GARP alone as the VIP added', () => {
+    const f = vrrpRoundFigures(record({ backupAddresses: [] }));
+    expect(f.garpMs).toBe(705);
+    expect(f.vipOnBackupMs).toBeUndefined();
+  });
+
   it('leaves out what did not happen', () => {
     const f = vrrpRoundFigures(record({ backupAddresses: [], packets: [], replyTimesMs: [999_995, 1_000_000] }));
     expect(f.vipOnBackupMs).toBeUndefined();
