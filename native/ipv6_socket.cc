@@ -3,9 +3,11 @@
 // the IPv4 adverts' receiving socket (the whole datagram, IP header included, as an IPv4 raw
 // socket reads it; IPv4 sends go through native/host_socket.cc).
 //
-// Every datagram also carries its age: how long ago the kernel took it off the wire
-// (SO_TIMESTAMPNS), so a backup's master-down timer runs from the advert's arrival, not from
-// when the event loop got round to it (0.1-0.3 ms later on an idle 2-core VM, bench:vrrp).
+// Every datagram also carries the time the kernel took it off the wire (SO_TIMESTAMPNS), so a
+// backup's master-down timer runs from the advert's arrival, not from when the event loop got
+// round to it (0.1-0.3 ms later on an idle 2-core VM, bench:vrrp). It is handed over on
+// CLOCK_MONOTONIC, the clock of process.hrtime(), rather than as an age: an age read here is
+// already 50-100 µs old when the JavaScript that uses it reads its own clock (bench:vrrp marks).
 //
 // Why an addon of our own: CARP and VRRPv3 over IPv6 must drop any advert whose hop limit is
 // not 255 (a packet from off the link), and on an IPv6 raw socket the kernel strips the IPv6
@@ -94,16 +96,19 @@ bool GetAddress(napi_env env, napi_value value, struct in6_addr* addr, const cha
   return GetAddress(env, value, AF_INET6, addr, what);
 }
 
-// How long ago (ms) the kernel stamped the datagram: NaN without a stamp. Both clocks are
-// CLOCK_REALTIME, read microseconds apart, so a step of the wall clock in between is all that
-// could make it wrong (the JavaScript side bounds it).
-double AgeMs(struct msghdr& msg) {
+// When (ms on CLOCK_MONOTONIC) the kernel stamped the datagram: NaN without a stamp. The stamp
+// is CLOCK_REALTIME; it is moved onto the monotonic clock by its age against the realtime clock
+// read here, microseconds before the monotonic one, so only a step of the wall clock in between
+// could make it wrong (the JavaScript side bounds the age).
+double ReceivedMs(struct msghdr& msg) {
   for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS || c->cmsg_len < CMSG_LEN(sizeof(struct timespec))) continue;
-    struct timespec stamp, now;
+    struct timespec stamp, now, mono;
     memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
     clock_gettime(CLOCK_REALTIME, &now);
-    return static_cast<double>(now.tv_sec - stamp.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - stamp.tv_nsec) / 1e6;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    const double age = static_cast<double>(now.tv_sec - stamp.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec - stamp.tv_nsec) / 1e6;
+    return static_cast<double>(mono.tv_sec) * 1e3 + static_cast<double>(mono.tv_nsec) / 1e6 - age;
   }
   return NAN;
 }
@@ -169,13 +174,13 @@ void ReportError(Ipv6Socket* s, int err, const char* syscall) {
   CallBack(s, s->on_error, 1, &error);
 }
 
-// Delivers one received datagram: (payload, src, dst, hopLimit, ifindex, ageMs). hopLimit is -1
+// Delivers one received datagram: (payload, src, dst, hopLimit, ifindex, receivedMs). hopLimit is -1
 // and dst '' should the kernel ever omit the ancillary data: the input checks then drop the
 // packet. IPv4: the whole datagram, src the sender, dst '' and hopLimit -1 (both are in its header).
 bool Deliver(Ipv6Socket* s, size_t length, const struct sockaddr_storage& from_any, struct msghdr& msg) {
   napi_env env = s->env;
   napi_value argv[6];
-  napi_create_double(env, AgeMs(msg), &argv[5]);
+  napi_create_double(env, ReceivedMs(msg), &argv[5]);
   if (s->family == AF_INET) {
     const struct sockaddr_in& from4 = reinterpret_cast<const struct sockaddr_in&>(from_any);
     char src4[INET_ADDRSTRLEN] = "";
@@ -345,7 +350,7 @@ napi_value New(napi_env env, napi_callback_info info) {
     ThrowSystemError(env, errno, "setsockopt", what);
     return fail();
   }
-  // The kernel's receive time of every datagram; without it (never seen) ages are NaN.
+  // The kernel's receive time of every datagram; without it (never seen) receive times are NaN.
   int on = 1;
   setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   if (family == AF_INET) {

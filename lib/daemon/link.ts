@@ -14,6 +14,7 @@
 import { errorText } from '../errors.js';
 import type { Logger, RateLimitedLog } from '../log.js';
 import { addressKey, type IpAddress } from '../net/address.js';
+import { kernelClockMs } from '../net/ipv6-socket.js';
 import { checkLinkPacket, checkLinkPacket6, DropCounters, type Ipv6Datagram, type LinkCheckResult, type LinkInputContext } from '../protocol/checks.js';
 import { intToIpv4, IPV4_MIN_HEADER_LENGTH } from '../protocol/ipv4.js';
 import type { Clock } from '../state/clock.js';
@@ -36,8 +37,8 @@ export interface SocketOptions {
   readonly interface: string;
   readonly srcip: string;
   readonly groups: readonly string[];
-  /** ageMs: how long ago the kernel received it (its timestamp), when known. */
-  readonly onPacket: (datagram: Buffer, ageMs?: number) => void;
+  /** receivedMs: when the kernel received it (its timestamp, on kernelClockMs()'s clock), when known. */
+  readonly onPacket: (datagram: Buffer, receivedMs?: number) => void;
   /** The socket failed for good (raw-socket closes it after an error). */
   readonly onError: (error: Error) => void;
 }
@@ -228,9 +229,9 @@ export class Link {
     return vhost.config.ignoreIfState ? true : this.up;
   }
 
-  /** One received datagram, `ageMs` after the kernel took it. Nothing a packet carries may escape this handler. */
-  receive(datagram: Buffer, ageMs?: number): void {
-    const at = arrivedAt(this.deps.clock?.now(), ageMs);
+  /** One received datagram, the kernel's at `receivedMs`. Nothing a packet carries may escape this handler. */
+  receive(datagram: Buffer, receivedMs?: number): void {
+    const at = this.arrival(receivedMs);
     try {
       this.deliver(checkLinkPacket(datagram, this.linkContext), () => datagramSource(datagram), at);
     } catch (error) {
@@ -240,12 +241,22 @@ export class Link {
 
   /** One datagram from the IPv6 socket: its payload, with the addresses and hop limit beside it. */
   receive6(datagram: Ipv6Datagram): void {
-    const at = arrivedAt(this.deps.clock?.now(), datagram.ageMs);
+    const at = this.arrival(datagram.receivedMs);
     try {
       this.deliver(checkLinkPacket6(datagram, this.linkContext), () => datagram.src, at);
     } catch (error) {
       this.deps.limited.warn('datagram-handler', `error handling a datagram: ${errorText(error)}`);
     }
+  }
+
+  /**
+   * When a datagram the kernel received at `receivedMs` came in, on the vhosts' clock: its age
+   * is read here, next to that clock, so that neither the addon's work nor the event emitters
+   * between it and us count as time on the wire.
+   */
+  private arrival(receivedMs: number | undefined): number | undefined {
+    const now = this.deps.clock?.now();
+    return arrivedAt(now, receivedMs === undefined ? undefined : kernelClockMs() - receivedMs);
   }
 
   private deliver(result: LinkCheckResult, source: () => string | undefined, at: number | undefined): void {
@@ -333,7 +344,7 @@ export class Link {
         interface: this.name,
         srcip: first.config.srcip.text,
         groups,
-        onPacket: (datagram, ageMs) => this.receive(datagram, ageMs),
+        onPacket: (datagram, receivedMs) => this.receive(datagram, receivedMs),
         onError,
       });
       return true;

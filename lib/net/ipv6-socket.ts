@@ -43,8 +43,8 @@ export interface Ipv6Packet {
   /** The hop limit the datagram arrived with; -1 if the kernel gave none (never seen). */
   readonly hopLimit: number;
   readonly ifindex: number;
-  /** How long before this event the kernel received it (its timestamp); NaN without one. */
-  readonly ageMs: number;
+  /** When the kernel received it (its timestamp), on kernelClockMs()'s clock; NaN without one. */
+  readonly receivedMs: number;
 }
 
 export interface Ipv6SocketEvents {
@@ -60,8 +60,18 @@ export interface NativeSocket {
   close(): void;
 }
 
-/** (payload, src, dst, hopLimit, ifindex, ageMs); for family 4 the payload is the whole datagram, dst '' and hopLimit -1. */
-export type NativePacketHandler = (payload: Buffer, src: string, dst: string, hopLimit: number, ifindex: number, ageMs: number) => void;
+/** (payload, src, dst, hopLimit, ifindex, receivedMs); for family 4 the payload is the whole datagram, dst '' and hopLimit -1. */
+export type NativePacketHandler = (payload: Buffer, src: string, dst: string, hopLimit: number, ifindex: number, receivedMs: number) => void;
+
+/**
+ * The clock of the addon's receive times: CLOCK_MONOTONIC in ms (process.hrtime's; libuv reads
+ * CLOCK_MONOTONIC). A datagram's age is this less its receivedMs, read next to the clock that
+ * uses it: an age taken in the addon was 50-100 µs stale by then (bench:vrrp).
+ */
+export function kernelClockMs(): number {
+  const [s, ns] = process.hrtime();
+  return s * 1e3 + ns / 1e6;
+}
 
 export interface RawSocketAddon {
   /** native/ipv6_socket.cc; family 4 makes a receive-only IPv4 socket (lib/net/transport.ts). */
@@ -111,9 +121,9 @@ export class Ipv6Socket extends EventEmitter<Ipv6SocketEvents> {
     const onPacket =
       options.receive === false
         ? null
-        : (payload: Buffer, src: string, dst: string, hopLimitIn: number, ifindex: number, ageMs: number): void => {
+        : (payload: Buffer, src: string, dst: string, hopLimitIn: number, ifindex: number, receivedMs: number): void => {
             // The payload is a fresh copy: listeners may keep it.
-            this.emit('packet', { payload, src, dst, hopLimit: hopLimitIn, ifindex, ageMs });
+            this.emit('packet', { payload, src, dst, hopLimit: hopLimitIn, ifindex, receivedMs });
           };
     this.socket = new Native(options.interface, options.protocol, hopLimit, onPacket, (error) => this.emit('error', error));
     this.ifindex = this.socket.ifindex;

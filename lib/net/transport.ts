@@ -50,8 +50,8 @@ export interface TransportOptions {
 }
 
 export interface TransportEvents {
-  /** ageMs: how long ago the kernel received it; undefined when that is not known. */
-  packet: [datagram: Buffer, ageMs: number | undefined];
+  /** receivedMs: when the kernel received it, on kernelClockMs()'s clock; undefined when not known. */
+  packet: [datagram: Buffer, receivedMs: number | undefined];
   error: [error: Error];
 }
 
@@ -69,10 +69,10 @@ function ipMreqn(group: string, local: string): Buffer {
 }
 
 /** The addon's receiving socket (no group joined yet); undefined if the addon cannot make it. */
-function openReceiveSocket(o: TransportOptions, onPacket: (datagram: Buffer, ageMs: number) => void, onError: (error: Error) => void): NativeSocket | undefined {
+function openReceiveSocket(o: TransportOptions, onPacket: (datagram: Buffer, receivedMs: number) => void, onError: (error: Error) => void): NativeSocket | undefined {
   try {
     const { Ipv6Socket: Native } = loadAddon<RawSocketAddon>('IPv4 receive timestamps');
-    return new Native(o.interface, IPPROTO_CARP, 255, (datagram, _src, _dst, _hops, _ifindex, ageMs) => onPacket(datagram, ageMs), onError, 4);
+    return new Native(o.interface, IPPROTO_CARP, 255, (datagram, _src, _dst, _hops, _ifindex, receivedMs) => onPacket(datagram, receivedMs), onError, 4);
   } catch {
     return undefined;
   }
@@ -108,7 +108,7 @@ export class CarpTransport extends EventEmitter<TransportEvents> {
 
   constructor(private readonly o: TransportOptions) {
     super();
-    this.receiver = openReceiveSocket(o, (datagram, ageMs) => this.emit('packet', datagram, Number.isFinite(ageMs) ? ageMs : undefined), (error) => this.emit('error', error));
+    this.receiver = openReceiveSocket(o, (datagram, receivedMs) => this.emit('packet', datagram, Number.isFinite(receivedMs) ? receivedMs : undefined), (error) => this.emit('error', error));
     // With the addon's receiver, raw-socket only sends what the addon's send socket could not
     // take at once, on IPPROTO_RAW (the header is ours, and the kernel delivers nothing to it).
     this.socket = raw.createSocket({ protocol: this.receiver !== undefined ? IPPROTO_RAW : IPPROTO_CARP, bufferSize: 2048 });

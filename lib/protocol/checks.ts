@@ -309,8 +309,8 @@ export interface Ipv6Datagram {
   readonly src: string;
   readonly dst: string;
   readonly hopLimit: number;
-  /** How long ago the kernel received it (NaN or absent when not known); the checks ignore it. */
-  readonly ageMs?: number;
+  /** When the kernel received it (NaN or absent when not known); the checks ignore it. */
+  readonly receivedMs?: number;
 }
 
 /** Checks 1 to 6 for an IPv6 datagram (see the header comment: no header of ours to parse). */

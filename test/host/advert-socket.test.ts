@@ -45,9 +45,11 @@ describe('CarpTransport receiving (carpd addon, SO_TIMESTAMPNS)', () => {
     const receiver = `
       const { spawnSync } = await import('node:child_process');
       const { CarpTransport } = await import(${dist('net/transport.js')});
+      const { kernelClockMs } = await import(${dist('net/ipv6-socket.js')});
       const t = new CarpTransport({ interface: '${IF}', srcip: '198.18.0.1', groups: ['224.0.0.18'] });
       const got = [];
-      t.on('packet', (datagram, ageMs) => got.push({ hex: datagram.toString('hex'), ageMs }));
+      // Its age as the daemon's link reads it: the kernel clock now, less the receive time.
+      t.on('packet', (datagram, receivedMs) => got.push({ hex: datagram.toString('hex'), ageMs: kernelClockMs() - receivedMs }));
       const start = performance.now();
       const r = spawnSync('ip', ['netns', 'exec', '${r2}', process.execPath, '--input-type=module', '-e', ${JSON.stringify(sender)}], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(r.stderr);
