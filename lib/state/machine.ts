@@ -212,6 +212,20 @@ export class CarpMachine {
     };
   }
 
+  /**
+   * A copy of this machine reading another clock: what an event would do, asked without doing
+   * it (the vhost asks, in the master-down timer's last milliseconds, whether the timer will add
+   * the VIPs). The copy shares nothing that either of them changes.
+   */
+  fork(clock: Clock): CarpMachine {
+    const copy = Object.assign(Object.create(CarpMachine.prototype) as CarpMachine, this);
+    const own = copy as unknown as { clock: Clock; deadlines: Map<TimerName, number>; effects: Effect[] };
+    own.clock = clock;
+    own.deadlines = new Map(this.deadlines);
+    own.effects = [];
+    return copy;
+  }
+
   /** Absolute deadline (clock ms) of an armed timer, for tests and status. */
   deadline(timer: TimerName): number | undefined {
     return this.deadlines.get(timer);
