@@ -70,7 +70,7 @@ describe('the plan', () => {
 describe('options', () => {
   it('defaults to 5 rounds of kk and cc over every row', () => {
     const o = parseVrrpOptions([]);
-    expect(o).toMatchObject({ rounds: 5, pairs: ['kk', 'cc'], rows: ['stop-1s', 'cut-1s', 'stop-100ms', 'cut-100ms'], json: undefined, quick: false });
+    expect(o).toMatchObject({ rounds: 9, pairs: ['kk', 'cc'], rows: ['stop-1s', 'cut-1s', 'stop-100ms', 'cut-100ms'], json: undefined, quick: false });
     expect(parseVrrpOptions(['--quick']).rounds).toBe(2);
     expect(parseVrrpOptions(['--quick', '--rounds', '3']).rounds).toBe(3);
   });
