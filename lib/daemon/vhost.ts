@@ -114,8 +114,6 @@ export class VirtualHost {
   private advertsSent = 0;
   /** The advert being sent now, if any (never rejects: sendAdvert catches). */
   private lastSend: Promise<void> = Promise.resolve();
-  /** The clock's reading when the machine last returned its effects (armTimer's delays count from it). */
-  private handledAt = 0;
   /** Events dispatched so far: what a forked machine said stays true while this has not moved. */
   private dispatches = 0;
   /** A fork of the machine said the master-down timer will add our VIPs: when, and at which `dispatches`. */
@@ -237,7 +235,6 @@ export class VirtualHost {
     let effects: Effect[];
     try {
       effects = this.machine.handle(event);
-      this.handledAt = this.ports.clock.now();
     } catch (error) {
       // The machine is pure and total; reaching this is a bug, and the safe reaction is to
       // give the address up rather than keep running in an unknown state.
@@ -376,11 +373,12 @@ export class VirtualHost {
       case 'armTimer': {
         this.clearTimer(effect.timer);
         // The master-down timer (skew time after a bow-out included) ends the wait before a
-        // takeover: exact, so the backup's figure is the protocol's, not Node's rounding. The
-        // delay counts from the machine's clock reading: what the effects before this one took
-        // (50 µs after an advert, bench:vrrp marks) is not added to the wait.
+        // takeover: exact, so the backup's figure is the protocol's, not Node's rounding. It
+        // runs to the machine's deadline, not for the effect's delay from now: the effects
+        // before this one took time (50 µs after an advert, bench:vrrp marks) that is not the wait's.
+        const due = this.machine.deadline(effect.timer);
         const handle = this.ports.timers.set(
-          Math.max(0, effect.delayMs - (this.ports.clock.now() - this.handledAt)),
+          due === undefined ? effect.delayMs : Math.max(0, due - this.ports.clock.now()),
           () => {
             this.timers.delete(effect.timer);
             if (effect.timer === 'masterDownTimer') this.addAheadOfMachine();
@@ -525,7 +523,7 @@ export class VirtualHost {
     const foreseen = this.takeoverForeseen;
     this.takeoverForeseen = undefined;
     // Foreseen for the deadline, with the machine as it was: not before it, nor after any event.
-    if (foreseen === undefined || foreseen.dispatches !== this.dispatches || this.ports.clock.now() < foreseen.due || !this.config.manageVip) return;
+    if (foreseen === undefined || foreseen.dispatches !== this.dispatches || this.ports.clock.now() < foreseen.due) return;
     if (this.addVipsNow(this.heldAhead)) {
       this.heldAhead = false;
       this.vipsAddedAhead = true;
